@@ -26,7 +26,7 @@ export class ApiError extends Error {
     this.reason = reason;
   }
   static isConflict(err: unknown): boolean {
-    return err instanceof ApiError && (err.status === 409 && err.reason !== 'AlreadyExists');
+    return err instanceof ApiError && err.status === 409 && err.reason !== 'AlreadyExists';
   }
   static isAlreadyExists(err: unknown): boolean {
     return err instanceof ApiError && err.reason === 'AlreadyExists';
@@ -92,7 +92,8 @@ export class KubeClient {
       rejectUnauthorized: !conn.insecureSkipTLSVerify,
     };
     if (conn.tlsServerName) agentOpts.servername = conn.tlsServerName;
-    this.agent = this.base.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent({ keepAlive: true });
+    this.agent =
+      this.base.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent({ keepAlive: true });
   }
 
   /** Closes pooled connections (they would keep a process alive). */
@@ -100,11 +101,21 @@ export class KubeClient {
     this.agent.destroy();
   }
 
-  private open(method: string, path: string, opts: RequestOptions, timeoutMs: number): http.ClientRequest {
+  private open(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    timeoutMs: number,
+    body?: string,
+  ): http.ClientRequest {
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = this.conn.token?.();
     if (token) headers.authorization = `Bearer ${token}`;
-    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+    if (body !== undefined) {
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      // Explicit length: node sends no body framing for DELETE otherwise.
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
     const mod = this.base.protocol === 'https:' ? https : http;
     const req = mod.request({
       host: this.base.hostname.replace(/^\[|\]$/g, ''),
@@ -115,15 +126,23 @@ export class KubeClient {
       agent: this.agent,
       signal: opts.signal,
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new TransportError(`${method} ${path}: no answer within ${timeoutMs} ms`, 'Timeout')));
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new TransportError(`${method} ${path}: no answer within ${timeoutMs} ms`, 'Timeout')),
+    );
     return req;
   }
 
   /** One API call; resolves with the decoded JSON body, rejects with ApiError. */
   request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const body =
+      opts.body === undefined
+        ? undefined
+        : typeof opts.body === 'string'
+          ? opts.body
+          : JSON.stringify(opts.body);
     return new Promise<T>((resolvePromise, reject) => {
-      const req = this.open(method, path, opts, timeoutMs);
+      const req = this.open(method, path, opts, timeoutMs, body);
       req.on('error', (err) =>
         reject(err instanceof ApiError ? err : new TransportError(`${method} ${path}: ${err.message}`)),
       );
@@ -134,22 +153,27 @@ export class KubeClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          let body: unknown = undefined;
+          let body: unknown;
           try {
             body = text ? JSON.parse(text) : undefined;
           } catch {
-            body = undefined;
+            // not JSON (a proxy's error page): reported with the text below
           }
           if (status >= 200 && status < 300) {
             resolvePromise(body as T);
             return;
           }
           const st = (body ?? {}) as KubeStatus;
-          reject(new ApiError(status, st.reason ?? `HTTP${status}`, `${method} ${path}: ${status} ${st.message ?? text.slice(0, 300)}`));
+          reject(
+            new ApiError(
+              status,
+              st.reason ?? `HTTP${status}`,
+              `${method} ${path}: ${status} ${st.message ?? text.slice(0, 300)}`,
+            ),
+          );
         });
       });
-      if (opts.body !== undefined) req.write(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
-      req.end();
+      req.end(body);
     });
   }
 
@@ -163,12 +187,19 @@ export class KubeClient {
    * cleanly and rejects otherwise. `timeoutSeconds` in the query bounds it on the
    * server side; callers add their own watchdog for a stream that goes silent.
    */
-  watch<T>(path: string, query: RequestOptions['query'], onEvent: (ev: WatchEvent<T>) => void, signal?: AbortSignal): Promise<void> {
+  watch<T>(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: (ev: WatchEvent<T>) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     return new Promise<void>((resolvePromise, reject) => {
       const req = this.open('GET', path, { query: { ...query, watch: true }, signal }, 24 * 3600_000);
       // An aborted watch (caller or watchdog) ends cleanly: the caller decides what next.
       const fail = (err: Error) =>
-        signal?.aborted ? resolvePromise() : reject(err instanceof ApiError ? err : new TransportError(`watch ${path}: ${err.message}`));
+        signal?.aborted
+          ? resolvePromise()
+          : reject(err instanceof ApiError ? err : new TransportError(`watch ${path}: ${err.message}`));
       req.on('error', fail);
       req.on('response', (res) => {
         if ((res.statusCode ?? 0) >= 300) {
@@ -181,7 +212,13 @@ export class KubeClient {
             } catch {
               /* not a Status */
             }
-            reject(new ApiError(res.statusCode ?? 0, st.reason ?? `HTTP${res.statusCode}`, `watch ${path}: ${st.message ?? res.statusCode}`));
+            reject(
+              new ApiError(
+                res.statusCode ?? 0,
+                st.reason ?? `HTTP${res.statusCode}`,
+                `watch ${path}: ${st.message ?? res.statusCode}`,
+              ),
+            );
           });
           return;
         }

@@ -70,7 +70,9 @@ export function connectionFromKubeconfig(path: string, context?: string): KubeCo
   const cluster = pick(doc.clusters, String(ctx.cluster), 'cluster', 'cluster');
   const user = ctx.user ? pick(doc.users, String(ctx.user), 'user', 'user') : {};
   if (user.exec || user['auth-provider']) {
-    throw new KubeConfigError(`kubeconfig ${path}: user "${String(ctx.user)}" uses an exec or auth-provider plugin, which is not supported; use a token or client certificate`);
+    throw new KubeConfigError(
+      `kubeconfig ${path}: user "${String(ctx.user)}" uses an exec or auth-provider plugin, which is not supported; use a token or client certificate`,
+    );
   }
   const server = str(cluster, 'server');
   if (!server) throw new KubeConfigError(`kubeconfig ${path}: cluster has no server`);
@@ -79,8 +81,12 @@ export function connectionFromKubeconfig(path: string, context?: string): KubeCo
     return v ? Buffer.from(v, 'base64') : undefined;
   };
   const conn: KubeConnection = { server };
-  conn.ca = b64('certificate-authority-data') ?? (str(cluster, 'certificate-authority') ? file(str(cluster, 'certificate-authority')!) : undefined);
-  conn.cert = b64('client-certificate-data') ?? (str(user, 'client-certificate') ? file(str(user, 'client-certificate')!) : undefined);
+  conn.ca =
+    b64('certificate-authority-data') ??
+    (str(cluster, 'certificate-authority') ? file(str(cluster, 'certificate-authority')!) : undefined);
+  conn.cert =
+    b64('client-certificate-data') ??
+    (str(user, 'client-certificate') ? file(str(user, 'client-certificate')!) : undefined);
   conn.key = b64('client-key-data') ?? (str(user, 'client-key') ? file(str(user, 'client-key')!) : undefined);
   const token = str(user, 'token');
   const tokenFile = str(user, 'tokenFile');
@@ -97,7 +103,9 @@ export function inClusterConnection(env: NodeJS.ProcessEnv = process.env, saDir 
   const host = env.KUBERNETES_SERVICE_HOST;
   const port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
-    throw new KubeConfigError('not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset) and no KUBECONFIG given');
+    throw new KubeConfigError(
+      'not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset) and no KUBECONFIG given',
+    );
   }
   const hostPart = host.includes(':') ? `[${host}]` : host;
   return {

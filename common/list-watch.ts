@@ -67,7 +67,11 @@ export async function listWatch<T extends { metadata?: ObjectMeta }>(
   while (!signal.aborted) {
     try {
       if (rv === undefined) {
-        const list = await client.get<List<T>>(path, { query: opts.query, timeoutMs: opts.requestTimeoutMs, signal });
+        const list = await client.get<List<T>>(path, {
+          query: opts.query,
+          timeoutMs: opts.requestTimeoutMs,
+          signal,
+        });
         rv = list.metadata?.resourceVersion ?? '0';
         handlers.onList(list.items ?? [], rv);
       }
@@ -75,9 +79,12 @@ export async function listWatch<T extends { metadata?: ObjectMeta }>(
       const stop = () => local.abort();
       signal.addEventListener('abort', stop, { once: true });
       let lastHeard = Date.now();
-      const watchdog = setInterval(() => {
-        if (Date.now() - lastHeard > watchdogMs) local.abort(new Error('watch silent'));
-      }, Math.min(watchdogMs, 1_000));
+      const watchdog = setInterval(
+        () => {
+          if (Date.now() - lastHeard > watchdogMs) local.abort(new Error('watch silent'));
+        },
+        Math.min(watchdogMs, 1_000),
+      );
       try {
         await client.watch<T | { code?: number; reason?: string; message?: string }>(
           path,
@@ -108,7 +115,10 @@ export async function listWatch<T extends { metadata?: ObjectMeta }>(
       // A clean end (server timeout or the watchdog fired): resume from rv at once.
     } catch (err) {
       if (signal.aborted) return;
-      if (err instanceof ApiError && (err.status === 410 || err.reason === 'Expired' || err.reason === 'Gone')) {
+      if (
+        err instanceof ApiError &&
+        (err.status === 410 || err.reason === 'Expired' || err.reason === 'Gone')
+      ) {
         rv = undefined; // too old: list again
         continue;
       }

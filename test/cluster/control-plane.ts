@@ -2,7 +2,17 @@
 // kube-controller-manager run as local processes on free loopback ports, the
 // way controller-runtime's envtest does, plus an admin kubeconfig.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -91,9 +101,13 @@ export function reapLeftovers(log: (m: string) => void = () => {}): void {
 }
 
 export function buildBinaries(): string {
-  const out = execFileSync('bash', [join(here, 'build-binaries.sh')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const out = execFileSync('bash', [join(here, 'build-binaries.sh')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   const bin = out.trim().split('\n').pop();
-  if (!bin || !existsSync(join(bin, 'kube-apiserver'))) throw new Error(`build-binaries.sh did not produce binaries (${out})`);
+  if (!bin || !existsSync(join(bin, 'kube-apiserver')))
+    throw new Error(`build-binaries.sh did not produce binaries (${out})`);
   return bin;
 }
 
@@ -119,7 +133,12 @@ current-context: ${name}@local
 `;
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, died?: () => string | undefined): Promise<void> {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  died?: () => string | undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const dead = died?.();
@@ -193,8 +212,19 @@ export class ControlPlane {
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const kubeconfig = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfig, kubeconfigYaml(server, pki.ca.cert, pki.admin, 'admin'));
-    writeFileSync(join(dir, 'kcm.kubeconfig'), kubeconfigYaml(server, pki.ca.cert, pki.controllerManager, 'kube-controller-manager'));
-    const state: PlaneState = { ownerPid: process.pid, persistent: !!opts.persistent, dir, server, kubeconfig, pids: {}, ports };
+    writeFileSync(
+      join(dir, 'kcm.kubeconfig'),
+      kubeconfigYaml(server, pki.ca.cert, pki.controllerManager, 'kube-controller-manager'),
+    );
+    const state: PlaneState = {
+      ownerPid: process.pid,
+      persistent: !!opts.persistent,
+      dir,
+      server,
+      kubeconfig,
+      pids: {},
+      ports,
+    };
     const plane = new ControlPlane(binDir, pki, state, log);
     if (!opts.persistent) process.once('exit', plane.onExit);
     try {
@@ -247,7 +277,10 @@ export class ControlPlane {
 
   logTail(name: string, lines = 25): string {
     try {
-      return readFileSync(join(this.dir, `${name}.log`), 'utf8').split('\n').slice(-lines).join('\n');
+      return readFileSync(join(this.dir, `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     } catch {
       return '';
     }
@@ -265,10 +298,15 @@ export class ControlPlane {
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
-    await waitFor('etcd', 30_000, async () => {
-      const res = await fetch(`http://127.0.0.1:${etcd}/health`);
-      return res.ok;
-    }, this.diedMessage('etcd'));
+    await waitFor(
+      'etcd',
+      30_000,
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${etcd}/health`);
+        return res.ok;
+      },
+      this.diedMessage('etcd'),
+    );
     this.log(`etcd ready on 127.0.0.1:${etcd}`);
   }
 
@@ -300,10 +338,15 @@ export class ControlPlane {
     this.spawnLogged('kube-apiserver', this.apiserverArgs);
     const client = this.client();
     try {
-      await waitFor('kube-apiserver', 90_000, async () => {
-        await client.get('/readyz', { timeoutMs: 2000 });
-        return true;
-      }, this.diedMessage('kube-apiserver'));
+      await waitFor(
+        'kube-apiserver',
+        90_000,
+        async () => {
+          await client.get('/readyz', { timeoutMs: 2000 });
+          return true;
+        },
+        this.diedMessage('kube-apiserver'),
+      );
     } finally {
       client.close();
     }
@@ -339,10 +382,15 @@ export class ControlPlane {
     // The controller manager is working once the default namespace has its default ServiceAccount.
     const client = this.client();
     try {
-      await waitFor('kube-controller-manager', 60_000, async () => {
-        await client.get('/api/v1/namespaces/default/serviceaccounts/default', { timeoutMs: 2000 });
-        return true;
-      }, this.diedMessage('kube-controller-manager'));
+      await waitFor(
+        'kube-controller-manager',
+        60_000,
+        async () => {
+          await client.get('/api/v1/namespaces/default/serviceaccounts/default', { timeoutMs: 2000 });
+          return true;
+        },
+        this.diedMessage('kube-controller-manager'),
+      );
     } finally {
       client.close();
     }

@@ -15,7 +15,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const started = Date.now();
   const plane = await ControlPlane.start({ log: (m) => console.log(`[control-plane] ${m}`) });
-  console.log(`[control-plane] up in ${((Date.now() - started) / 1000).toFixed(1)}s; kubeconfig ${plane.kubeconfig}`);
+  console.log(
+    `[control-plane] up in ${((Date.now() - started) / 1000).toFixed(1)}s; kubeconfig ${plane.kubeconfig}`,
+  );
   project.provide('kubeconfig', plane.kubeconfig);
   project.provide('planeDir', plane.dir);
   project.provide('caCert', plane.pki.ca.cert);

@@ -28,7 +28,20 @@ export function createCa(dir: string, name = 'ca'): CertFiles {
   const cert = `${name}.crt`;
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], dir);
   openssl(
-    ['req', '-x509', '-new', '-key', key, '-sha256', '-days', '365', '-subj', '/CN=leader-election-test-ca', '-out', cert],
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-sha256',
+      '-days',
+      '365',
+      '-subj',
+      '/CN=leader-election-test-ca',
+      '-out',
+      cert,
+    ],
     dir,
   );
   return { cert: join(dir, cert), key: join(dir, key) };
@@ -59,7 +72,24 @@ export function issueCert(dir: string, ca: CertFiles, name: string, opts: IssueO
   }
   writeFileSync(join(dir, ext), lines.join('\n') + '\n');
   openssl(
-    ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', String(opts.days ?? 365), '-sha256', '-extfile', ext, '-out', cert],
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-days',
+      String(opts.days ?? 365),
+      '-sha256',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ],
     dir,
   );
   return { cert: join(dir, cert), key: join(dir, key) };
@@ -69,13 +99,30 @@ export function createPki(dir: string): Pki {
   const ca = createCa(dir);
   const apiserver = issueCert(dir, ca, 'apiserver', {
     cn: 'kube-apiserver',
-    sans: ['IP:127.0.0.1', 'IP:10.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc'],
+    sans: [
+      'IP:127.0.0.1',
+      'IP:10.0.0.1',
+      'DNS:localhost',
+      'DNS:kubernetes',
+      'DNS:kubernetes.default',
+      'DNS:kubernetes.default.svc',
+    ],
   });
   const admin = issueCert(dir, ca, 'admin', { cn: 'admin', org: 'system:masters' });
-  const controllerManager = issueCert(dir, ca, 'kube-controller-manager', { cn: 'system:kube-controller-manager' });
+  const controllerManager = issueCert(dir, ca, 'kube-controller-manager', {
+    cn: 'system:kube-controller-manager',
+  });
   openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
   openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
-  return { dir, ca, apiserver, admin, controllerManager, serviceAccountKey: join(dir, 'sa.key'), serviceAccountPub: join(dir, 'sa.pub') };
+  return {
+    dir,
+    ca,
+    apiserver,
+    admin,
+    controllerManager,
+    serviceAccountKey: join(dir, 'sa.key'),
+    serviceAccountPub: join(dir, 'sa.pub'),
+  };
 }
 
 export function readPem(path: string): string {

@@ -15,7 +15,12 @@ import { ApiError, KubeClient, PATCH } from '../../common/kube-client.ts';
 import type { KubeConnection } from '../../common/kubeconfig.ts';
 import { listWatch } from '../../common/list-watch.ts';
 import { ApiRelay } from './api-relay.ts';
-import { conditionUpdates, containersReadyCondition, podReadyCondition, type OwnedCondition } from './pod-status.ts';
+import {
+  conditionUpdates,
+  containersReadyCondition,
+  podReadyCondition,
+  type OwnedCondition,
+} from './pod-status.ts';
 
 export interface ContainerContext {
   pod: V1Pod;
@@ -136,7 +141,10 @@ export class PodRunner {
     const node = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' } },
+      metadata: {
+        name: this.nodeName,
+        labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' },
+      },
     };
     try {
       await this.client.request('POST', '/api/v1/nodes', { body: node });
@@ -148,8 +156,20 @@ export class PodRunner {
       contentType: PATCH.strategicMerge,
       body: {
         status: {
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'pod runner is ready', lastHeartbeatTime: now, lastTransitionTime: now }],
-          addresses: [{ type: 'InternalIP', address: '10.243.0.1' }, { type: 'Hostname', address: this.nodeName }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'pod runner is ready',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+          addresses: [
+            { type: 'InternalIP', address: '10.243.0.1' },
+            { type: 'Hostname', address: this.nodeName },
+          ],
           capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
           allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
         },
@@ -185,7 +205,10 @@ export class PodRunner {
     const name = pod.metadata?.name ?? '';
     const phase = pod.status?.phase;
     if (!pod.spec?.nodeName) {
-      if (!pod.metadata?.deletionTimestamp && (pod.spec?.schedulerName ?? 'default-scheduler') === 'default-scheduler') {
+      if (
+        !pod.metadata?.deletionTimestamp &&
+        (pod.spec?.schedulerName ?? 'default-scheduler') === 'default-scheduler'
+      ) {
         void this.bind(pod);
       }
       return;
@@ -276,7 +299,9 @@ export class PodRunner {
     const kubeconfig = await this.writePodKubeconfig(pod, running);
     const startedAt = new Date().toISOString();
     const specs: { spec: V1Container; sidecar: boolean }[] = [
-      ...(pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((spec) => ({ spec, sidecar: true })),
+      ...(pod.spec?.initContainers ?? [])
+        .filter((c) => c.restartPolicy === 'Always')
+        .map((spec) => ({ spec, sidecar: true })),
       ...(pod.spec?.containers ?? []).map((spec) => ({ spec, sidecar: false })),
     ];
     for (const { spec, sidecar } of specs) {
@@ -310,7 +335,10 @@ export class PodRunner {
           body: {
             apiVersion: 'authentication.k8s.io/v1',
             kind: 'TokenRequest',
-            spec: { expirationSeconds: 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: running.name, uid: running.uid } },
+            spec: {
+              expirationSeconds: 3600,
+              boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: running.name, uid: running.uid },
+            },
           },
         },
       );
@@ -325,7 +353,12 @@ export class PodRunner {
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'local', cluster: { server: `https://127.0.0.1:${running.relay.port}`, 'certificate-authority-data': ca } }],
+        clusters: [
+          {
+            name: 'local',
+            cluster: { server: `https://127.0.0.1:${running.relay.port}`, 'certificate-authority-data': ca },
+          },
+        ],
         users: [{ name: 'pod', user: { token } }],
         contexts: [{ name: 'pod', context: { cluster: 'local', user: 'pod', namespace: ns } }],
         'current-context': 'pod',
@@ -348,15 +381,23 @@ export class PodRunner {
       const meta = pod.metadata ?? {};
       const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(field);
       const value =
-        field === 'metadata.name' ? meta.name
-        : field === 'metadata.namespace' ? meta.namespace
-        : field === 'metadata.uid' ? meta.uid
-        : field === 'spec.nodeName' ? this.nodeName
-        : field === 'spec.serviceAccountName' ? (pod.spec?.serviceAccountName ?? 'default')
-        : field === 'status.podIP' ? running.podIP
-        : field === 'status.hostIP' ? '10.243.0.1'
-        : m ? (m[1] === 'labels' ? meta.labels : meta.annotations)?.[m[2]!]
-        : undefined;
+        field === 'metadata.name'
+          ? meta.name
+          : field === 'metadata.namespace'
+            ? meta.namespace
+            : field === 'metadata.uid'
+              ? meta.uid
+              : field === 'spec.nodeName'
+                ? this.nodeName
+                : field === 'spec.serviceAccountName'
+                  ? (pod.spec?.serviceAccountName ?? 'default')
+                  : field === 'status.podIP'
+                    ? running.podIP
+                    : field === 'status.hostIP'
+                      ? '10.243.0.1'
+                      : m
+                        ? (m[1] === 'labels' ? meta.labels : meta.annotations)?.[m[2]!]
+                        : undefined;
       if (value !== undefined) env[v.name] = value;
     }
     return env;
@@ -366,7 +407,14 @@ export class PodRunner {
     const pod = running.last;
     const env = { ...this.resolveEnv(pod, running, c.spec.env), KUBECONFIG: kubeconfig };
     const make = this.opts.images[c.spec.image!]!;
-    const cmd = make({ pod, container: c.spec, listenAddress: running.listenAddress, podIP: running.podIP, env, podDir: running.dir });
+    const cmd = make({
+      pod,
+      container: c.spec,
+      listenAddress: running.listenAddress,
+      podIP: running.podIP,
+      env,
+      podDir: running.dir,
+    });
     const logPath = join(running.dir, `${c.name}.log`);
     const proc = spawn(cmd.command, cmd.args ?? [], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: running.dir, ...env, ...cmd.env },
@@ -384,12 +432,18 @@ export class PodRunner {
       if (c.probeTimer) clearInterval(c.probeTimer);
       c.ready = false;
       if (c.stopping || running.terminating || this.abort.signal.aborted) return;
-      this.log(`${running.namespace}/${running.name} container ${c.name} exited (${code ?? signal}); restarting`);
+      this.log(
+        `${running.namespace}/${running.name} container ${c.name} exited (${code ?? signal}); restarting`,
+      );
       c.restartCount++;
       this.syncStatus(running);
       // restartPolicy Always, with a short back-off.
       setTimeout(() => {
-        if (!c.stopping && !running.terminating && this.pods.get(podKey(running.namespace, running.name)) === running) {
+        if (
+          !c.stopping &&
+          !running.terminating &&
+          this.pods.get(podKey(running.namespace, running.name)) === running
+        ) {
           this.launch(running, c, kubeconfig);
           this.syncStatus(running);
         }
@@ -425,7 +479,12 @@ export class PodRunner {
     }, initialDelayMs);
   }
 
-  private httpProbe(running: RunningPod, spec: V1Container, probe: V1Probe, timeoutMs: number): Promise<boolean> {
+  private httpProbe(
+    running: RunningPod,
+    spec: V1Container,
+    probe: V1Probe,
+    timeoutMs: number,
+  ): Promise<boolean> {
     const get = probe.httpGet!;
     let port = get.port as number | string;
     if (typeof port === 'string' && !/^\d+$/.test(port)) {
@@ -433,7 +492,14 @@ export class PodRunner {
     }
     return new Promise((res) => {
       const req = httpRequest(
-        { host: running.listenAddress, port: Number(port), path: get.path ?? '/', method: 'GET', timeout: timeoutMs, agent: false },
+        {
+          host: running.listenAddress,
+          port: Number(port),
+          path: get.path ?? '/',
+          method: 'GET',
+          timeout: timeoutMs,
+          agent: false,
+        },
         (r) => {
           r.resume();
           res((r.statusCode ?? 0) >= 200 && (r.statusCode ?? 0) < 400);
@@ -449,9 +515,11 @@ export class PodRunner {
   private syncStatus(running: RunningPod): void {
     const key = podKey(running.namespace, running.name);
     const prev = this.statusQueue.get(key) ?? Promise.resolve();
-    const next = prev.then(() => this.writeStatus(running)).catch((err) => {
-      if (!ApiError.isNotFound(err)) this.log(`status ${key}: ${(err as Error).message}`);
-    });
+    const next = prev
+      .then(() => this.writeStatus(running))
+      .catch((err) => {
+        if (!ApiError.isNotFound(err)) this.log(`status ${key}: ${(err as Error).message}`);
+      });
     this.statusQueue.set(key, next);
   }
 
@@ -497,29 +565,36 @@ export class PodRunner {
       pod.status?.podIP === running.podIP &&
       JSON.stringify(pod.status?.containerStatuses?.map((s) => [s.name, s.ready, s.restartCount])) ===
         JSON.stringify(containerStatuses.map((s) => [s.name, s.ready, s.restartCount])) &&
-      JSON.stringify((pod.status?.initContainerStatuses ?? []).map((s) => [s.name, s.ready, s.restartCount])) ===
-        JSON.stringify(initContainerStatuses.map((s) => [s.name, s.ready, s.restartCount]));
+      JSON.stringify(
+        (pod.status?.initContainerStatuses ?? []).map((s) => [s.name, s.ready, s.restartCount]),
+      ) === JSON.stringify(initContainerStatuses.map((s) => [s.name, s.ready, s.restartCount]));
     if (same) return;
-    const updated = await this.client.request<V1Pod>('PATCH', `/api/v1/namespaces/${running.namespace}/pods/${running.name}/status`, {
-      contentType: PATCH.strategicMerge,
-      body: {
-        metadata: { uid: running.uid },
-        status: {
-          phase: 'Running',
-          hostIP: '10.243.0.1',
-          hostIPs: [{ ip: '10.243.0.1' }],
-          podIP: running.podIP,
-          podIPs: [{ ip: running.podIP }],
-          startTime: pod.status?.startTime ?? now,
-          qosClass: pod.status?.qosClass,
-          conditions,
-          containerStatuses,
-          initContainerStatuses,
+    const updated = await this.client.request<V1Pod>(
+      'PATCH',
+      `/api/v1/namespaces/${running.namespace}/pods/${running.name}/status`,
+      {
+        contentType: PATCH.strategicMerge,
+        body: {
+          metadata: { uid: running.uid },
+          status: {
+            phase: 'Running',
+            hostIP: '10.243.0.1',
+            hostIPs: [{ ip: '10.243.0.1' }],
+            podIP: running.podIP,
+            podIPs: [{ ip: running.podIP }],
+            startTime: pod.status?.startTime ?? now,
+            qosClass: pod.status?.qosClass,
+            conditions,
+            containerStatuses,
+            initContainerStatuses,
+          },
         },
       },
-    });
+    );
     // Keep the newest view unless the watch already brought a newer one.
-    if (Number(updated.metadata?.resourceVersion ?? 0) >= Number(running.last.metadata?.resourceVersion ?? 0)) {
+    if (
+      Number(updated.metadata?.resourceVersion ?? 0) >= Number(running.last.metadata?.resourceVersion ?? 0)
+    ) {
       running.last = updated;
     }
   }
@@ -558,7 +633,12 @@ export class PodRunner {
     const name = pod.metadata?.name;
     try {
       await this.client.request('DELETE', `/api/v1/namespaces/${ns}/pods/${name}`, {
-        body: { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } },
+        body: {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata?.uid },
+        },
       });
     } catch (err) {
       if (!(err instanceof ApiError && (err.status === 404 || err.status === 409))) {

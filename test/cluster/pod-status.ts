@@ -3,7 +3,12 @@
 import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
 
 /** Conditions the kubelet owns; every other condition is left as the API has it. */
-export const KUBELET_CONDITIONS = ['PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready'] as const;
+export const KUBELET_CONDITIONS = [
+  'PodReadyToStartContainers',
+  'Initialized',
+  'ContainersReady',
+  'Ready',
+] as const;
 
 export interface ContainerReadiness {
   name: string;
@@ -40,7 +45,9 @@ export function podReadyCondition(pod: V1Pod, containersReady: OwnedCondition): 
     if (!cond) {
       messages.push(`corresponding condition of pod readiness gate "${gate.conditionType}" does not exist.`);
     } else if (cond.status !== 'True') {
-      messages.push(`the status of pod readiness gate "${gate.conditionType}" is not "True", but ${cond.status}`);
+      messages.push(
+        `the status of pod readiness gate "${gate.conditionType}" is not "True", but ${cond.status}`,
+      );
     }
   }
   if (messages.length > 0) {
@@ -58,7 +65,10 @@ export function conditionUpdates(pod: V1Pod, owned: OwnedCondition[], now: Date)
   for (const want of owned) {
     const have = pod.status?.conditions?.find((c) => c.type === want.type);
     const same =
-      have && have.status === want.status && (have.reason ?? '') === (want.reason ?? '') && (have.message ?? '') === (want.message ?? '');
+      have &&
+      have.status === want.status &&
+      (have.reason ?? '') === (want.reason ?? '') &&
+      (have.message ?? '') === (want.message ?? '');
     if (same) continue;
     const flipped = !have || have.status !== want.status;
     // In a strategic merge patch null removes a field: a reason that no longer applies must go.

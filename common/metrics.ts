@@ -1,0 +1,122 @@
+// A minimal Prometheus registry (text exposition format 0.0.4): counters,
+// gauges and histograms with labels. Small on purpose: it runs in every pod.
+type Labels = Record<string, string>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys
+    .map(
+      (k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+    )
+    .join(',');
+}
+
+interface Metric {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  render(): string[];
+}
+
+export class Counter implements Metric {
+  readonly type = 'counter';
+  private readonly values = new Map<string, number>();
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  render(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Gauge implements Metric {
+  readonly type = 'gauge';
+  private readonly values = new Map<string, number>();
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  set(labels: Labels, value: number): void {
+    this.values.set(labelKey(labels), value);
+  }
+  get(labels: Labels = {}): number | undefined {
+    return this.values.get(labelKey(labels));
+  }
+  render(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Histogram implements Metric {
+  readonly type = 'histogram';
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  readonly name: string;
+  readonly help: string;
+  readonly buckets: number[];
+  constructor(name: string, help: string, buckets: number[]) {
+    this.name = name;
+    this.help = help;
+    this.buckets = [...buckets].sort((a, b) => a - b);
+  }
+  observe(labels: Labels, value: number): void {
+    const k = labelKey(labels);
+    let s = this.series.get(k);
+    if (!s) {
+      s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(k, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string[] {
+    const out: string[] = [];
+    for (const [k, s] of this.series) {
+      const sep = k ? `${k},` : '';
+      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
+      out.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
+      out.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = [];
+  register<T extends Metric>(m: T): T {
+    this.metrics.push(m);
+    return m;
+  }
+  counter(name: string, help: string): Counter {
+    return this.register(new Counter(name, help));
+  }
+  gauge(name: string, help: string): Gauge {
+    return this.register(new Gauge(name, help));
+  }
+  histogram(name: string, help: string, buckets: number[]): Histogram {
+    return this.register(new Histogram(name, help, buckets));
+  }
+  /** The text exposition format. */
+  render(): string {
+    const lines: string[] = [];
+    for (const m of this.metrics) {
+      lines.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.render());
+    }
+    return lines.join('\n') + '\n';
+  }
+}
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
