@@ -110,7 +110,8 @@ export function formatMicroTime(d: Date): string {
   return d.toISOString().replace(/Z$/, '000Z');
 }
 
-function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
+/** Same election content (client-go compares the raw record bytes). */
+export function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
   return (
     a.holderIdentity === b.holderIdentity &&
     a.leaseDurationSeconds === b.leaseDurationSeconds &&

@@ -45,6 +45,11 @@ export interface PodRunnerOptions {
   connection: KubeConnection;
   images: ImageMap;
   nodeName?: string;
+  /**
+   * Delay before a container that exited is started again. The kubelet's
+   * CrashLoopBackOff starts at 10 s; tests of takeover rely on that.
+   */
+  restartBackoffMs?: number;
   /** Where to write container logs; kept for inspection. */
   logDir?: string;
   log?: (m: string) => void;
@@ -447,7 +452,7 @@ export class PodRunner {
           this.launch(running, c, kubeconfig);
           this.syncStatus(running);
         }
-      }, 500);
+      }, this.opts.restartBackoffMs ?? 10_000);
     });
     if (c.spec.readinessProbe?.httpGet) this.startProbe(running, c, c.spec.readinessProbe);
   }

@@ -1,0 +1,246 @@
+// The agent: one elector for the group's Lease, the readiness writer for its
+// own pod, the fencing probe, Events, metrics and the HTTP endpoints.
+import type { Server } from 'node:http';
+import type { AgentConfig } from './config.ts';
+import { createAgentServer, type AgentView, type Check, type LeaderSnapshot } from './server.ts';
+import { ReadinessWriter } from './readiness-writer.ts';
+import { Elector } from '../common/elector.ts';
+import { KubeClient } from '../common/kube-client.ts';
+import type { KubeConnection } from '../common/kubeconfig.ts';
+import { LeaseClient } from '../common/lease-client.ts';
+import type { Logger } from '../common/logger.ts';
+import { Registry } from '../common/metrics.ts';
+
+export interface AgentOptions {
+  config: AgentConfig;
+  connection: KubeConnection;
+  log: Logger;
+}
+
+export class Agent {
+  readonly config: AgentConfig;
+  private readonly log: Logger;
+  private readonly client: KubeClient;
+  readonly elector: Elector;
+  private readonly writer: ReadinessWriter;
+  private readonly registry = new Registry();
+  private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
+  private server: Server | undefined;
+  private lastSnapshot = '';
+
+  constructor(opts: AgentOptions) {
+    const { config, log } = opts;
+    this.config = config;
+    this.log = log;
+    // Every request is bounded by half the renew deadline (at most 5 s), so a
+    // hung connection cannot keep a leader past its deadline unnoticed.
+    const timeoutMs = Math.min(Math.floor(config.timings.renewDeadlineMs / 2), 5_000);
+    this.client = new KubeClient(opts.connection, { defaultTimeoutMs: timeoutMs });
+    const leases = new LeaseClient(this.client, config.leaseNamespace, config.leaseName, timeoutMs);
+    this.writer = new ReadinessWriter(this.client, {
+      namespace: config.namespace,
+      podName: config.podName,
+      routing: config.routing,
+      timeoutMs,
+      log,
+    });
+
+    const labels = { name: config.leaseName };
+    const masterStatus = this.registry.gauge(
+      'leader_election_master_status',
+      'Whether this agent leads the named Lease (1) or not (0); client-go name.',
+    );
+    const becameLeader = this.registry.counter(
+      'leader_election_leadership_acquired_total',
+      'Times this agent started leading.',
+    );
+    const lostLeader = this.registry.counter(
+      'leader_election_leadership_lost_total',
+      'Times this agent stopped leading, by reason.',
+    );
+    const requestSeconds = this.registry.histogram(
+      'leader_election_api_request_duration_seconds',
+      'Lease API request latency by verb.',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    );
+    const apiErrors = this.registry.counter(
+      'leader_election_api_errors_total',
+      'Lease API errors by verb and reason.',
+    );
+    const leaseTransitions = this.registry.gauge(
+      'leader_election_lease_transitions',
+      'leaseTransitions of the Lease as last seen.',
+    );
+    masterStatus.set(labels, 0);
+
+    this.elector = new Elector({
+      identity: config.identity,
+      timings: config.timings,
+      leases,
+      log,
+      callbacks: {
+        onStartedLeading: () => {
+          masterStatus.set(labels, 1);
+          becameLeader.inc(labels);
+          void this.writer.set(true);
+          this.event('BecameLeader', `${config.identity} became leader of Lease ${config.leaseName}`);
+          this.publish();
+        },
+        onStoppedLeading: (reason) => {
+          masterStatus.set(labels, 0);
+          lostLeader.inc({ ...labels, reason });
+          // False first: whatever comes next, this pod must stop looking like the leader.
+          void this.writer.set(false);
+          this.event(
+            'StoppedLeading',
+            `${config.identity} stopped leading Lease ${config.leaseName}: ${reason}`,
+          );
+          this.publish();
+        },
+        onNewLeader: (leader) => {
+          log.info({ leader: leader ?? null }, 'leader changed');
+          leaseTransitions.set(labels, this.elector.snapshot().leaseTransitions);
+          this.publish();
+        },
+        onRequest: (verb, ms, err) => {
+          requestSeconds.observe({ verb }, ms / 1000);
+          if (err) apiErrors.inc({ verb, reason: (err as { reason?: string }).reason ?? err.name });
+        },
+      },
+    });
+  }
+
+  /** The view the HTTP endpoints serve. */
+  view(): AgentView {
+    return {
+      snapshot: () => this.snapshot(),
+      subscribe: (fn) => {
+        this.listeners.add(fn);
+        return () => this.listeners.delete(fn);
+      },
+      readiness: () => this.readiness(),
+      liveness: () => this.liveness(),
+    };
+  }
+
+  snapshot(): LeaderSnapshot {
+    const s = this.elector.snapshot();
+    return {
+      leader: s.leader ?? null,
+      self: s.self,
+      isLeader: s.isLeader,
+      leaseName: this.config.leaseName,
+      leaseTransitions: s.leaseTransitions,
+      since: s.since ?? null,
+    };
+  }
+
+  /**
+   * The fencing probe. readiness-gate: ready only while we hold a valid lease by
+   * our own clock. label: followers are ready too; only a pod that may still be
+   * labelled leader without a valid lease is not.
+   */
+  readiness(): Check {
+    const leader = this.elector.isLeader();
+    if (this.config.routing === 'readiness-gate') {
+      return leader
+        ? { ok: true, reason: 'holds the lease' }
+        : { ok: false, reason: 'does not hold a valid lease' };
+    }
+    if (!leader && this.writer.written !== false) {
+      return { ok: false, reason: 'may still be labelled leader without a valid lease' };
+    }
+    return { ok: true, reason: leader ? 'leader' : 'follower' };
+  }
+
+  /** Fails only if the election loop is wedged; an unreachable API server is not a reason to restart. */
+  liveness(): Check {
+    const t = this.config.timings;
+    const limit = t.leaseDurationMs + 2 * t.retryPeriodMs + 10_000;
+    const age = this.elector.loopAgeMs();
+    return age < limit
+      ? { ok: true, reason: 'election loop running' }
+      : { ok: false, reason: `election loop silent for ${Math.round(age)} ms` };
+  }
+
+  private publish(): void {
+    const s = this.snapshot();
+    const key = JSON.stringify(s);
+    if (key === this.lastSnapshot) return;
+    this.lastSnapshot = key;
+    for (const fn of this.listeners) fn(s);
+  }
+
+  private event(reason: string, message: string): void {
+    const now = new Date().toISOString();
+    const { namespace, podName, podUID } = this.config;
+    this.client
+      .request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${podName}.`, namespace },
+          involvedObject: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            name: podName,
+            namespace,
+            ...(podUID ? { uid: podUID } : {}),
+          },
+          reason,
+          message,
+          type: 'Normal',
+          source: { component: 'leader-election-agent' },
+          reportingComponent: 'leader-election-agent',
+          reportingInstance: podName,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      })
+      .catch((err: Error) => this.log.debug({ err: err.message, reason }, 'could not record event'));
+  }
+
+  async start(): Promise<void> {
+    // The pod starts as a follower: False before anything else.
+    void this.writer.set(false);
+    this.server = createAgentServer(this.view(), this.registry);
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.config.port, this.config.bindAddress, () => resolve());
+    });
+    this.log.info(
+      {
+        address: `${this.config.bindAddress}:${this.config.port}`,
+        timings: this.config.timings,
+        routing: this.config.routing,
+      },
+      'agent started',
+    );
+    this.elector.start();
+  }
+
+  /**
+   * Graceful stop (SIGTERM): stop leading, write False, then release the Lease
+   * (empty holder, leaseDurationSeconds 1) so a standby takes over at once.
+   */
+  async stop(): Promise<void> {
+    const started = Date.now();
+    await this.elector.stop({
+      release: true,
+      beforeRelease: async () => {
+        // Bounded: a partitioned pod must still exit within its grace period.
+        await Promise.race([this.writer.set(false), new Promise((r) => setTimeout(r, 2_000))]);
+      },
+    });
+    this.writer.stop();
+    for (const fn of this.listeners) fn(this.snapshot());
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.client.close();
+    this.log.info({ ms: Date.now() - started }, 'agent stopped');
+  }
+}
