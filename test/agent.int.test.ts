@@ -52,11 +52,11 @@ function leadershipIntervals(
     const dir = runner.pod(ns, pod)?.dir ?? dirs.get(pod);
     if (!dir) continue;
     dirs.set(pod, dir);
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(join(dir, 'leader-election-agent.log'), 'utf8');
     } catch {
-      continue;
+      continue; // not started yet
     }
     let start: number | undefined;
     for (const line of text.split('\n')) {
