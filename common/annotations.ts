@@ -41,6 +41,9 @@ export const LABEL_ROLE = 'leader-election/role';
 export const ROLE_LEADER = 'leader';
 export const ROLE_FOLLOWER = 'follower';
 
+/** Pod label set by the webhook on every injected pod, so controllers can select them. */
+export const LABEL_INJECTED = 'leader-election/injected';
+
 /** Namespace label: `"true"` opts every pod of the namespace in (a pod can still say `"false"`). */
 export const NAMESPACE_LABEL_ENABLED = 'leader-election/enabled';
 

@@ -3,7 +3,7 @@
 // tests hold for what the API server will do, not for the shape of the operations.
 import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER, LABEL_ROLE } from '../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../common/annotations.ts';
 import {
   agentContainer,
   escapeJsonPointer,
@@ -113,9 +113,11 @@ describe('injectPod: the patch on the raw pod', () => {
     expect(patch.map((op) => op.path)).toEqual([
       '/spec/initContainers',
       '/spec/readinessGates',
+      '/metadata/labels/leader-election~1injected',
       '/metadata/annotations/leader-election~1status',
     ]);
     expect(warnings).toEqual([]);
+    expect(doc.metadata.labels[LABEL_INJECTED]).toBe('true');
     expect(doc.spec.initContainers).toEqual([agentContainer(okConfig(), 'web', CONFIG, true)]);
     expect(doc.spec.readinessGates).toEqual([GATE]);
     expect(doc.metadata.annotations).toEqual({ [A.enabled]: 'true', [A.status]: 'injected' });
@@ -318,6 +320,7 @@ describe('injectPod: the patch on the raw pod', () => {
     expect(doc.metadata.labels).toEqual({
       app: 'web',
       'pod-template-hash': '7d9f8b6c5d',
+      [LABEL_INJECTED]: 'true',
       [LABEL_ROLE]: 'follower',
     });
     expect(doc.spec.readinessGates).toBeUndefined();
@@ -334,7 +337,7 @@ describe('injectPod: the patch on the raw pod', () => {
         p.metadata.annotations[A.leaseName] = 'solo';
       }),
     );
-    expect(doc.metadata.labels).toEqual({ [LABEL_ROLE]: 'follower' });
+    expect(doc.metadata.labels).toEqual({ [LABEL_INJECTED]: 'true', [LABEL_ROLE]: 'follower' });
   });
 
   it('replaces a role label set by the template, with a warning', () => {

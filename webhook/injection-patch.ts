@@ -16,6 +16,7 @@
 import {
   ANNOTATION,
   CONDITION_LEADER,
+  LABEL_INJECTED,
   LABEL_ROLE,
   PREFIX,
   ROLE_FOLLOWER,
@@ -389,6 +390,8 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
     appendOps(ops, spec, ['spec', 'containers'], [agentContainer(cfg, leaseName, ctx.config, false)]);
   }
 
+  // The injected label lets the RBAC reconciler watch only elected pods (label selector).
+  const newLabels: Record<string, string> = { [LABEL_INJECTED]: 'true' };
   if (cfg.routing === 'readiness-gate') {
     const present = readinessGates.some((g) => isObject(g) && g.conditionType === CONDITION_LEADER);
     if (!present) appendOps(ops, spec, ['spec', 'readinessGates'], [{ conditionType: CONDITION_LEADER }]);
@@ -401,8 +404,9 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
         `label ${LABEL_ROLE}=${current} is replaced by ${ROLE_FOLLOWER}: the agent sets it, do not set it in the pod template`,
       );
     }
-    mapOps(ops, rawPod, ['metadata', 'labels'], { [LABEL_ROLE]: ROLE_FOLLOWER });
+    newLabels[LABEL_ROLE] = ROLE_FOLLOWER;
   }
+  mapOps(ops, rawPod, ['metadata', 'labels'], newLabels);
 
   mapOps(ops, rawPod, ['metadata', 'annotations'], { [ANNOTATION.status]: STATUS_INJECTED });
   return { kind: 'patch', patch: ops, warnings };
