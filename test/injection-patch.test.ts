@@ -125,7 +125,11 @@ describe('injectPod: the patch on the raw pod', () => {
     // Nothing else moved.
     expect({ ...doc, spec: { ...doc.spec, initContainers: undefined, readinessGates: undefined } }).toEqual({
       ...pod,
-      metadata: { ...pod.metadata, annotations: doc.metadata.annotations },
+      metadata: {
+        ...pod.metadata,
+        annotations: doc.metadata.annotations,
+        labels: { ...pod.metadata.labels, [LABEL_INJECTED]: 'true' },
+      },
       spec: { ...pod.spec, initContainers: undefined, readinessGates: undefined },
     });
   });
