@@ -39,32 +39,31 @@ class FakeLeases {
   }
 
   client(): LeaseClient {
-    const self = this;
     const api = {
-      async get() {
-        self.calls.push('get');
-        const f = self.fail('get');
+      get: async () => {
+        this.calls.push('get');
+        const f = this.fail('get');
         if (f) return f;
-        return self.record ? self.observed() : 'absent';
+        return this.record ? this.observed() : 'absent';
       },
-      async create(record: LeaseRecord) {
-        self.calls.push('create');
-        const f = self.fail('create');
+      create: async (record: LeaseRecord) => {
+        this.calls.push('create');
+        const f = this.fail('create');
         if (f) return f;
-        if (self.record) throw new ApiError(409, 'AlreadyExists', 'exists');
-        self.write(record);
-        return self.observed();
+        if (this.record) throw new ApiError(409, 'AlreadyExists', 'exists');
+        this.write(record);
+        return this.observed();
       },
-      async update(record: LeaseRecord, _cached: Lease, resourceVersion: string) {
-        self.calls.push('update');
-        const f = self.fail('update');
+      update: async (record: LeaseRecord, _cached: Lease, resourceVersion: string) => {
+        this.calls.push('update');
+        const f = this.fail('update');
         if (f) return f;
-        if (resourceVersion !== String(self.rv)) throw new ApiError(409, 'Conflict', 'stale');
-        self.write(record);
-        return self.observed();
+        if (resourceVersion !== String(this.rv)) throw new ApiError(409, 'Conflict', 'stale');
+        this.write(record);
+        return this.observed();
       },
-      watch(onChange: (l: ObservedLease | 'absent') => void, signal: AbortSignal) {
-        self.watchers.push(onChange);
+      watch: (onChange: (l: ObservedLease | 'absent') => void, signal: AbortSignal) => {
+        this.watchers.push(onChange);
         return new Promise<void>((r) => signal.addEventListener('abort', () => r()));
       },
     };
