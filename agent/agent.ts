@@ -136,21 +136,19 @@ export class Agent {
   }
 
   /**
-   * The fencing probe. readiness-gate: ready only while we hold a valid lease by
-   * our own clock. label: followers are ready too; only a pod that may still be
-   * labelled leader without a valid lease is not.
+   * The fencing probe, the same rule in both routings: not ready while this pod
+   * may still show itself leader (gate True or role label leader, as far as we
+   * know) without a valid lease by our own clock. A follower whose pod shows
+   * False is ready: in readiness-gate routing the gate keeps it out of the
+   * Service, and when it wins, the gate alone makes it Ready — no wait for the
+   * next probe period (see docs/architecture.md, departures).
    */
   readiness(): Check {
-    const leader = this.elector.isLeader();
-    if (this.config.routing === 'readiness-gate') {
-      return leader
-        ? { ok: true, reason: 'holds the lease' }
-        : { ok: false, reason: 'does not hold a valid lease' };
+    if (this.elector.isLeader()) return { ok: true, reason: 'holds the lease' };
+    if (this.writer.written !== false) {
+      return { ok: false, reason: 'does not hold a valid lease and the pod may still show it as leader' };
     }
-    if (!leader && this.writer.written !== false) {
-      return { ok: false, reason: 'may still be labelled leader without a valid lease' };
-    }
-    return { ok: true, reason: leader ? 'leader' : 'follower' };
+    return { ok: true, reason: 'follower; the pod shows it' };
   }
 
   /** Fails only if the election loop is wedged; an unreachable API server is not a reason to restart. */

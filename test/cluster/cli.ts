@@ -133,10 +133,14 @@ async function down(): Promise<void> {
   log('stopped');
 }
 
-const commands: Record<string, () => Promise<void>> = { up, down, serve };
+async function demo(): Promise<void> {
+  await import('./demo.ts');
+}
+
+const commands: Record<string, () => Promise<void>> = { up, down, serve, demo };
 const run = command ? commands[command] : undefined;
 if (!run) {
-  console.error('usage: cli.ts up|down|serve [--dir DIR]');
+  console.error('usage: cli.ts up|down|demo|serve [--dir DIR]');
   process.exit(2);
 }
 run().catch((err: unknown) => {

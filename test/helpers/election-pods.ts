@@ -1,37 +1,16 @@
 // Helpers for tests of elected pods: the agent's RBAC in a namespace, pods built
 // by the real injection function, and reading each agent's /leader.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import jsonpatch from 'fast-json-patch';
-import yaml from 'js-yaml';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../../common/kube-client.ts';
 import { injectPod } from '../../webhook/injection-patch.ts';
 import { AGENT_IMAGE, ECHO_IMAGE } from '../cluster/images.ts';
-import { repoRoot } from '../cluster/control-plane.ts';
+import { grantAgentRole } from '../cluster/agent-rbac.ts';
 import type { PodRunner } from '../cluster/pod-runner.ts';
 import type { LeaderSnapshot } from '../../agent/server.ts';
 
 /** Creates the agent ClusterRole from manifests/ (once) and binds it in `ns`, as the reconciler would. */
-export async function grantAgent(client: KubeClient, ns: string, serviceAccount = 'default'): Promise<void> {
-  const role = yaml.load(
-    readFileSync(join(repoRoot, 'manifests/base/agent-clusterrole.yaml'), 'utf8'),
-  ) as object;
-  try {
-    await client.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: role });
-  } catch (err) {
-    if (!ApiError.isAlreadyExists(err)) throw err;
-  }
-  await client.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
-    body: {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'leader-election-agent' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'leader-election-agent' },
-      subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace: ns }],
-    },
-  });
-}
+export const grantAgent = grantAgentRole;
 
 export interface ElectedPodOptions {
   leaseName: string;
