@@ -114,13 +114,18 @@ describe('injectPod: the patch on the raw pod', () => {
       '/spec/initContainers',
       '/spec/readinessGates',
       '/metadata/labels/leader-election~1injected',
+      '/metadata/annotations/leader-election~1lease-name',
       '/metadata/annotations/leader-election~1status',
     ]);
     expect(warnings).toEqual([]);
     expect(doc.metadata.labels[LABEL_INJECTED]).toBe('true');
     expect(doc.spec.initContainers).toEqual([agentContainer(okConfig(), 'web', CONFIG, true)]);
     expect(doc.spec.readinessGates).toEqual([GATE]);
-    expect(doc.metadata.annotations).toEqual({ [A.enabled]: 'true', [A.status]: 'injected' });
+    expect(doc.metadata.annotations).toEqual({
+      [A.enabled]: 'true',
+      [A.leaseName]: 'web',
+      [A.status]: 'injected',
+    });
     expect(doc.metadata.name).toBeUndefined();
     // Nothing else moved.
     expect({ ...doc, spec: { ...doc.spec, initContainers: undefined, readinessGates: undefined } }).toEqual({
@@ -155,6 +160,16 @@ describe('injectPod: the patch on the raw pod', () => {
         { name: 'RETRY_PERIOD', value: '2s' },
         { name: 'ROUTING', value: 'readiness-gate' },
         { name: 'AGENT_PORT', value: '4040' },
+        {
+          name: 'POD_TEMPLATE_HASH',
+          valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.labels['pod-template-hash']" } },
+        },
+        {
+          name: 'CONTROLLER_REVISION_HASH',
+          valueFrom: {
+            fieldRef: { apiVersion: 'v1', fieldPath: "metadata.labels['controller-revision-hash']" },
+          },
+        },
       ],
       ports: [{ name: 'le-agent', containerPort: 4040, protocol: 'TCP' }],
       readinessProbe: {
@@ -273,9 +288,9 @@ describe('injectPod: the patch on the raw pod', () => {
     expect(patch).toContainEqual({
       op: 'add',
       path: '/metadata/annotations',
-      value: { [A.status]: 'injected' },
+      value: { [A.leaseName]: 'web', [A.status]: 'injected' },
     });
-    expect(doc.metadata.annotations).toEqual({ [A.status]: 'injected' });
+    expect(doc.metadata.annotations).toEqual({ [A.leaseName]: 'web', [A.status]: 'injected' });
   });
 
   it('creates the annotations map when it is null', () => {
@@ -283,7 +298,7 @@ describe('injectPod: the patch on the raw pod', () => {
       deploymentPod((p) => (p.metadata.annotations = null)),
       { ...CTX, namespaceOptIn: true },
     );
-    expect(doc.metadata.annotations).toEqual({ [A.status]: 'injected' });
+    expect(doc.metadata.annotations).toEqual({ [A.leaseName]: 'web', [A.status]: 'injected' });
   });
 
   it('escapes annotation keys and keeps fields it does not know', () => {
@@ -297,10 +312,15 @@ describe('injectPod: the patch on the raw pod', () => {
       p.status = { phase: 'Pending' };
     });
     const { doc, patch } = inject(pod);
-    expect(patch.find((op) => op.path.startsWith('/metadata/annotations'))?.path).toBe(
+    expect(patch.filter((op) => op.path.startsWith('/metadata/annotations')).map((op) => op.path)).toEqual([
+      '/metadata/annotations/leader-election~1lease-name',
       '/metadata/annotations/leader-election~1status',
-    );
-    expect(doc.metadata.annotations).toEqual({ ...pod.metadata.annotations, [A.status]: 'injected' });
+    ]);
+    expect(doc.metadata.annotations).toEqual({
+      ...pod.metadata.annotations,
+      [A.leaseName]: 'web',
+      [A.status]: 'injected',
+    });
     expect(doc.metadata.someFutureMeta).toEqual(pod.metadata.someFutureMeta);
     expect(doc.spec.someFutureField).toEqual(pod.spec.someFutureField);
     expect(doc.spec.containers).toEqual(pod.spec.containers);

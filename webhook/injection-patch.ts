@@ -230,6 +230,10 @@ export function agentContainer(
       { name: 'RETRY_PERIOD', value: cfg.retryPeriod },
       { name: 'ROUTING', value: cfg.routing },
       { name: 'AGENT_PORT', value: String(cfg.port) },
+      // The pod's revision, for the rollout hand-off: a Deployment's ReplicaSet labels its pods
+      // with pod-template-hash, a StatefulSet with controller-revision-hash (empty when absent).
+      envFrom('POD_TEMPLATE_HASH', "metadata.labels['pod-template-hash']"),
+      envFrom('CONTROLLER_REVISION_HASH', "metadata.labels['controller-revision-hash']"),
     ],
     ports: [{ name: AGENT_PORT_NAME, containerPort: cfg.port, protocol: 'TCP' }],
     // Fencing: /readyz fails as soon as the lease is no longer valid by the local clock, and the
@@ -408,7 +412,12 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
   }
   mapOps(ops, rawPod, ['metadata', 'labels'], newLabels);
 
-  mapOps(ops, rawPod, ['metadata', 'annotations'], { [ANNOTATION.status]: STATUS_INJECTED });
+  // The Lease name is written on the pod too (derived or given), so tools and the leader's
+  // rollout hand-off can tell which pods share an election.
+  mapOps(ops, rawPod, ['metadata', 'annotations'], {
+    [ANNOTATION.leaseName]: leaseName,
+    [ANNOTATION.status]: STATUS_INJECTED,
+  });
   return { kind: 'patch', patch: ops, warnings };
 }
 
