@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AgentConfig } from './config.ts';
 import { createAgentServer, type AgentView, type Check, type LeaderSnapshot } from './server.ts';
 import { ReadinessWriter } from './readiness-writer.ts';
+import { RolloutWatcher } from './handoff.ts';
 import { Elector } from '../common/elector.ts';
 import { KubeClient } from '../common/kube-client.ts';
 import type { KubeConnection } from '../common/kubeconfig.ts';
@@ -23,6 +24,7 @@ export class Agent {
   private readonly client: KubeClient;
   readonly elector: Elector;
   private readonly writer: ReadinessWriter;
+  private readonly rollout: RolloutWatcher;
   private readonly registry = new Registry();
   private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
   private server: Server | undefined;
@@ -43,6 +45,16 @@ export class Agent {
       routing: config.routing,
       timeoutMs,
       log,
+    });
+
+    this.rollout = new RolloutWatcher({
+      client: this.client,
+      namespace: config.namespace,
+      podName: config.podName,
+      leaseName: config.leaseName,
+      agentName: config.agentName,
+      log,
+      onTarget: (target) => void this.handOff(target),
     });
 
     const labels = { name: config.leaseName };
@@ -83,6 +95,8 @@ export class Agent {
           masterStatus.set(labels, 1);
           becameLeader.inc(labels);
           void this.writer.set(true);
+          // Only a leader of a workload with revisions looks for a newer one to hand over to.
+          if (config.revision && config.leaseNamespace === config.namespace) this.rollout.start();
           this.event('BecameLeader', `${config.identity} became leader of Lease ${config.leaseName}`);
           this.publish();
         },
@@ -91,6 +105,7 @@ export class Agent {
           lostLeader.inc({ ...labels, reason });
           // False first: whatever comes next, this pod must stop looking like the leader.
           void this.writer.set(false);
+          this.rollout.stop();
           this.event(
             'StoppedLeading',
             `${config.identity} stopped leading Lease ${config.leaseName}: ${reason}`,
@@ -108,6 +123,30 @@ export class Agent {
         },
       },
     });
+  }
+
+  private handingOff = false;
+
+  /** Hands the Lease to a pod of a newer revision: gate False first, then a reserved release. */
+  private async handOff(target: string): Promise<void> {
+    if (this.handingOff) return;
+    this.handingOff = true;
+    try {
+      this.log.info({ target }, 'a newer revision is ready: handing the lease over');
+      const done = await this.elector.handOff(target, () => this.writeFalseBounded());
+      if (done)
+        this.event(
+          'HandedOver',
+          `${this.config.identity} handed Lease ${this.config.leaseName} to ${target} (rollout)`,
+        );
+    } finally {
+      this.handingOff = false;
+    }
+  }
+
+  /** Bounded: a partitioned pod must still hand over or exit in time. */
+  private async writeFalseBounded(): Promise<void> {
+    await Promise.race([this.writer.set(false), new Promise((r) => setTimeout(r, 2_000))]);
   }
 
   /** The view the HTTP endpoints serve. */
@@ -226,11 +265,9 @@ export class Agent {
     const started = Date.now();
     await this.elector.stop({
       release: true,
-      beforeRelease: async () => {
-        // Bounded: a partitioned pod must still exit within its grace period.
-        await Promise.race([this.writer.set(false), new Promise((r) => setTimeout(r, 2_000))]);
-      },
+      beforeRelease: () => this.writeFalseBounded(),
     });
+    this.rollout.stop();
     this.writer.stop();
     for (const fn of this.listeners) fn(this.snapshot());
     await new Promise<void>((resolve) => {

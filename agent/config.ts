@@ -18,6 +18,10 @@ export interface AgentConfig {
   routing: Routing;
   port: number;
   bindAddress: string;
+  /** The pod's revision (pod-template-hash or controller-revision-hash); '' for bare pods. */
+  revision: string;
+  /** Name of the agent's own container, to read its readiness on other pods. */
+  agentName: string;
 }
 
 /** The single list of the agent's environment variables (docs/reference.md is generated from it). */
@@ -43,6 +47,22 @@ export const AGENT_ENV = [
     default: '4040',
   },
   { name: 'BIND_ADDRESS', required: false, meaning: 'address to listen on', default: '0.0.0.0' },
+  {
+    name: 'POD_TEMPLATE_HASH',
+    required: false,
+    meaning: "the pod's pod-template-hash label (Deployments), for the rollout hand-off",
+  },
+  {
+    name: 'CONTROLLER_REVISION_HASH',
+    required: false,
+    meaning: "the pod's controller-revision-hash label (StatefulSets), for the rollout hand-off",
+  },
+  {
+    name: 'AGENT_NAME',
+    required: false,
+    meaning: 'name of the agent container',
+    default: 'leader-election-agent',
+  },
   { name: 'KUBECONFIG', required: false, meaning: 'kubeconfig file; in-cluster service account when unset' },
   { name: 'LOG_LEVEL', required: false, meaning: 'pino level', default: 'info' },
 ] as const;
@@ -109,5 +129,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     routing,
     port,
     bindAddress: env.BIND_ADDRESS?.trim() || '0.0.0.0',
+    revision: env.POD_TEMPLATE_HASH?.trim() || env.CONTROLLER_REVISION_HASH?.trim() || '',
+    agentName: env.AGENT_NAME?.trim() || 'leader-election-agent',
   };
 }

@@ -27,6 +27,13 @@ export interface LeaseRecord {
   acquireTime?: string;
   renewTime?: string;
   leaseTransitions: number;
+  /**
+   * Set only on a released Lease (empty holder) by a leader handing over during a
+   * rollout (annotation leader-election/preferred-holder): the Lease is reserved
+   * for this candidate for the record's leaseDurationSeconds. Others wait that
+   * long; client-go electors ignore it, which is safe (they just take it).
+   */
+  preferredHolder?: string;
 }
 
 export interface Timings {
@@ -117,7 +124,8 @@ export function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
     a.leaseDurationSeconds === b.leaseDurationSeconds &&
     (a.acquireTime ?? '') === (b.acquireTime ?? '') &&
     (a.renewTime ?? '') === (b.renewTime ?? '') &&
-    a.leaseTransitions === b.leaseTransitions
+    a.leaseTransitions === b.leaseTransitions &&
+    (a.preferredHolder ?? '') === (b.preferredHolder ?? '')
   );
 }
 
@@ -204,6 +212,12 @@ export function nextAction(state: ElectionState, now: number, wallNow: Date): Ac
       resourceVersion,
       record: { ...mine(record.leaseTransitions), acquireTime: record.acquireTime },
     };
+  }
+
+  if (record.holderIdentity === '' && record.preferredHolder && record.preferredHolder !== identity) {
+    // Handed over to another candidate: reserved for it for the record's duration.
+    const reservedUntil = observedAt + record.leaseDurationSeconds * 1000;
+    if (now < reservedUntil) return { kind: 'wait', untilMonotonic: Math.max(reservedUntil, writeAt) };
   }
 
   if (record.holderIdentity !== '') {
@@ -316,7 +330,11 @@ export function leaderIdentity(state: ElectionState, now: number): string | unde
  * The runtime must stop leading BEFORE sending it (another candidate may take
  * the Lease the moment it is applied), then may pass the result to onWriteSucceeded.
  */
-export function releaseRecord(state: ElectionState, wallNow: Date): Written | undefined {
+export function releaseRecord(
+  state: ElectionState,
+  wallNow: Date,
+  preferredHolder?: string,
+): Written | undefined {
   if (!holdsRecord(state) || typeof state.observed !== 'object') return undefined;
   const stamp = formatMicroTime(wallNow);
   return {
@@ -328,6 +346,7 @@ export function releaseRecord(state: ElectionState, wallNow: Date): Written | un
       acquireTime: stamp,
       renewTime: stamp,
       leaseTransitions: state.observed.record.leaseTransitions,
+      ...(preferredHolder ? { preferredHolder } : {}),
     },
   };
 }

@@ -91,6 +91,8 @@ export class Elector {
   private knownLeader: string | undefined;
   /** Set by a stall: do not report leadership until a renew succeeds after it. */
   private needsVerify = false;
+  /** A hand-off is under way: not leading, and the loop makes no request meanwhile. */
+  private handingOff = false;
   private busy = false;
   private again = false;
   private stopped = true;
@@ -133,7 +135,7 @@ export class Elector {
 
   /** True while we hold a valid lease by our own clock (the fencing rule). */
   isLeader(): boolean {
-    return !this.stopped && !this.needsVerify && isLeader(this.state, this.clock.now());
+    return !this.stopped && !this.needsVerify && !this.handingOff && isLeader(this.state, this.clock.now());
   }
 
   snapshot(): ElectorSnapshot {
@@ -183,18 +185,40 @@ export class Elector {
     await this.watchDone;
   }
 
-  private async release(deadline: number): Promise<void> {
+  /**
+   * Rollout hand-off: stop leading (callbacks run: gate False), run
+   * beforeRelease, then release the Lease reserved for `target`, which takes it
+   * at once while the others wait the record's duration. We stay a candidate.
+   */
+  async handOff(target: string, beforeRelease?: () => Promise<void>): Promise<boolean> {
+    if (!this.isLeader()) return false;
+    this.handingOff = true;
+    try {
+      this.updateLeadership(`handing over to ${target}`);
+      const deadline = this.clock.now() + this.opts.timings.renewDeadlineMs;
+      while (this.busy && this.clock.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await beforeRelease?.();
+      const released = await this.release(deadline, target);
+      if (released) this.opts.log.info({ target }, 'handed the lease over');
+      return released;
+    } finally {
+      this.handingOff = false;
+      this.kick();
+    }
+  }
+
+  private async release(deadline: number, preferredHolder?: string): Promise<boolean> {
     for (let attempt = 1; this.clock.now() < deadline; attempt++) {
-      const rel = releaseRecord(this.state, this.clock.wall());
-      if (!rel || !this.cached) return;
+      const rel = releaseRecord(this.state, this.clock.wall(), preferredHolder);
+      if (!rel || !this.cached) return false;
       const sentAt = this.clock.now();
       try {
         const written = await this.opts.leases.update(rel.record, this.cached.lease, rel.resourceVersion);
         this.opts.callbacks?.onRequest?.('release', this.clock.now() - sentAt);
         this.cached = written;
         this.state = onWriteSucceeded(this.state, sentAt, written);
-        this.opts.log.info({ attempt }, 'released the lease');
-        return;
+        this.opts.log.info({ attempt, preferredHolder }, 'released the lease');
+        return true;
       } catch (err) {
         this.opts.callbacks?.onRequest?.('release', this.clock.now() - sentAt, err as Error);
         if (!ApiError.isConflict(err)) {
@@ -205,7 +229,7 @@ export class Elector {
         // Conflict: read again; release only if the Lease still names us.
         try {
           const fresh = await this.opts.leases.get();
-          if (fresh === 'absent' || fresh.record.holderIdentity !== this.identity) return;
+          if (fresh === 'absent' || fresh.record.holderIdentity !== this.identity) return false;
           this.cached = fresh;
           this.state = observe(this.state, fresh, this.clock.now());
         } catch (readErr) {
@@ -214,6 +238,7 @@ export class Elector {
       }
     }
     this.opts.log.warn('gave up releasing the lease; others take over when it expires');
+    return false;
   }
 
   private onObserved(obs: ObservedLease | 'absent'): void {
@@ -256,7 +281,7 @@ export class Elector {
     try {
       for (;;) {
         this.again = false;
-        if (this.stopped) return;
+        if (this.stopped || this.handingOff) return;
         this.lastLoopAt = this.clock.now();
         this.updateLeadership('renew deadline passed');
         const action = nextAction(this.state, this.clock.now(), this.clock.wall());

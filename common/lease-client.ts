@@ -5,6 +5,9 @@ import { ApiError, type KubeClient } from './kube-client.ts';
 import { listWatch } from './list-watch.ts';
 import type { LeaseRecord } from './election.ts';
 
+/** Lease annotation naming the candidate a leader handed the Lease to (rollout hand-off). */
+export const PREFERRED_HOLDER_ANNOTATION = 'leader-election/preferred-holder';
+
 export type Lease = V1Lease;
 
 export interface ObservedLease {
@@ -18,12 +21,15 @@ export function recordOf(lease: Lease): LeaseRecord {
   const s = lease.spec ?? {};
   const micro = (v: unknown): string | undefined =>
     v === undefined || v === null ? undefined : typeof v === 'string' ? v : (v as Date).toISOString();
+  const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];
   return {
     holderIdentity: s.holderIdentity ?? '',
     leaseDurationSeconds: s.leaseDurationSeconds ?? 0,
     acquireTime: micro(s.acquireTime),
     renewTime: micro(s.renewTime),
     leaseTransitions: s.leaseTransitions ?? 0,
+    // Meaningful only on a released Lease; a holder's renew clears it.
+    ...(preferred && !s.holderIdentity ? { preferredHolder: preferred } : {}),
   };
 }
 
@@ -73,9 +79,12 @@ export class LeaseClient {
 
   /** One update from the cached object: a 409 means someone else wrote since we read it. */
   async update(record: LeaseRecord, cached: Lease, resourceVersion: string): Promise<ObservedLease> {
+    const annotations = { ...cached.metadata?.annotations };
+    if (record.preferredHolder) annotations[PREFERRED_HOLDER_ANNOTATION] = record.preferredHolder;
+    else delete annotations[PREFERRED_HOLDER_ANNOTATION];
     const body: Lease = {
       ...cached,
-      metadata: { ...cached.metadata, resourceVersion },
+      metadata: { ...cached.metadata, resourceVersion, annotations },
       spec: { ...cached.spec, ...specOf(record) },
     };
     return observed(

@@ -433,6 +433,43 @@ describe('leading', () => {
   });
 });
 
+describe('hand-off (release reserved for a preferred holder)', () => {
+  const released = (preferredHolder: string): LeaseRecord =>
+    other({ holderIdentity: '', leaseDurationSeconds: 1, preferredHolder });
+
+  it('the preferred holder acquires at once; the transitions count goes up', () => {
+    const s = observe(initialState('me', T), { record: released('me'), resourceVersion: '7' }, 100);
+    const a = expectKind(nextAction(s, 100, WALL), 'acquire');
+    expect(a.record.holderIdentity).toBe('me');
+    expect(a.record.leaseTransitions).toBe(5);
+    // Acquiring clears the reservation.
+    expect(a.record.preferredHolder).toBeUndefined();
+  });
+
+  it('others wait the released record duration before they may take it', () => {
+    const s = observe(initialState('me', T), { record: released('someone-else'), resourceVersion: '7' }, 100);
+    expect(nextAction(s, 100, WALL)).toEqual({ kind: 'wait', untilMonotonic: 1_100 });
+    expect(nextAction(s, 1_099, WALL).kind).toBe('wait');
+    expect(nextAction(s, 1_100, WALL).kind).toBe('acquire');
+  });
+
+  it('releaseRecord carries the preferred holder', () => {
+    const s = leaderSince(0);
+    expect(releaseRecord(s, WALL, 'next')?.record).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      preferredHolder: 'next',
+    });
+    expect(releaseRecord(s, WALL)?.record.preferredHolder).toBeUndefined();
+  });
+
+  it('a new reservation is a change of record (restarts the observation)', () => {
+    let s = observe(initialState('me', T), { record: released('a'), resourceVersion: '7' }, 100);
+    s = observe(s, { record: released('b'), resourceVersion: '8' }, 500);
+    expect(nextAction(s, 1_200, WALL)).toEqual({ kind: 'wait', untilMonotonic: 1_500 });
+  });
+});
+
 describe('release', () => {
   it('hands the Lease back: empty holder, 1 s, fresh stamps, same transitions', () => {
     let s = observe(

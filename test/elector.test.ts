@@ -224,6 +224,44 @@ describe('Elector', () => {
     });
   });
 
+  it('hands over: stops leading, writes False first, releases reserved for the target, stays a candidate', async () => {
+    const store = new FakeLeases();
+    const order: string[] = [];
+    const e = new Elector({
+      identity: 'me',
+      timings,
+      leases: store.client(),
+      log: silentLogger(),
+      clock,
+      callbacks: { onStoppedLeading: (reason) => order.push(`stopped: ${reason}`) },
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    const done = await e.handOff('next', async () => {
+      order.push(`gate False while leader=${e.isLeader()}`);
+    });
+    expect(done).toBe(true);
+    expect(order).toEqual(['stopped: handing over to next', 'gate False while leader=false']);
+    expect(store.record).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      preferredHolder: 'next',
+    });
+    // The target takes it; we remain a follower that knows the new leader.
+    store.write({
+      holderIdentity: 'next',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+      renewTime: 'z',
+      acquireTime: 'z',
+    });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(e.isLeader()).toBe(false);
+    expect(e.snapshot().leader).toBe('next');
+    expect(store.record?.holderIdentity).toBe('next');
+    await e.stop({ release: false });
+  });
+
   it('does not report leadership after an event-loop stall until a renew succeeds', async () => {
     const store = new FakeLeases();
     const events: string[] = [];

@@ -2,11 +2,10 @@
 // control plane, shown live through a leader deletion and a crash of the
 // leader's agent, with the failover time of each. Cleans up after itself.
 import type { V1Pod } from '@kubernetes/client-node';
-import jsonpatch from 'fast-json-patch';
 import type { KubeClient } from '../../common/kube-client.ts';
-import { injectPod } from '../../webhook/injection-patch.ts';
+import { injectedTemplate } from '../helpers/election-pods.ts';
 import { ControlPlane } from './control-plane.ts';
-import { AGENT_IMAGE, ECHO_IMAGE, localImages } from './images.ts';
+import { ECHO_IMAGE, localImages } from './images.ts';
 import { PodRunner } from './pod-runner.ts';
 import { grantAgentRole } from './agent-rbac.ts';
 

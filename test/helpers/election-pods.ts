@@ -110,3 +110,14 @@ export async function gateStatus(client: KubeClient, ns: string, pod: string): P
   const p = await client.get<V1Pod>(`/api/v1/namespaces/${ns}/pods/${pod}`);
   return p.status?.conditions?.find((c) => c.type === 'leader-election/leader')?.status;
 }
+
+/**
+ * A pod template as the webhook would inject it into the pods made from it
+ * (the template itself keeps its annotations; the Lease name must be given, as
+ * a template has no owner yet). For tests and the demo that run without the webhook.
+ */
+export function injectedTemplate(template: Record<string, unknown>): object {
+  const result = injectPod(template, { namespaceOptIn: false, config: { agentImage: AGENT_IMAGE } });
+  if (result.kind !== 'patch') throw new Error(`injection did not patch: ${JSON.stringify(result)}`);
+  return jsonpatch.applyPatch(structuredClone(template), result.patch as jsonpatch.Operation[]).newDocument;
+}
