@@ -146,12 +146,7 @@ async function main(): Promise<void> {
         ],
       },
     };
-    const injected = injectPod(template, { namespaceOptIn: false, config: { agentImage: AGENT_IMAGE } });
-    if (injected.kind !== 'patch') throw new Error(`injection failed: ${JSON.stringify(injected)}`);
-    const podTemplate = jsonpatch.applyPatch(
-      structuredClone(template),
-      injected.patch as jsonpatch.Operation[],
-    ).newDocument;
+    const podTemplate = injectedTemplate(template);
     console.log('\nCreating Deployment web (3 replicas, leader-election/enabled: "true") and Service web…');
     await client.request('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, {
       body: {
