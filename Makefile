@@ -41,9 +41,10 @@ test-unit: deps
 test-integration: deps build binaries
 	npx vitest run --project integration
 
-## binaries: build etcd, kube-apiserver, kube-controller-manager and kubectl once (cached by version)
+## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl and the client-go elector once (cached)
 binaries:
 	bash test/cluster/build-binaries.sh >/dev/null
+	bash test/clientgo/build.sh >/dev/null
 
 ## cluster-up: a control plane left running, with an admin kubeconfig for kubectl
 cluster-up: deps build binaries

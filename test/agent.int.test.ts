@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../common/kube-client.ts';
 import { PodRunner } from './cluster/pod-runner.ts';
 import { localImages } from './cluster/images.ts';
+import { intervalsFromLog, overlaps, type Interval } from './helpers/leadership.ts';
 import {
   adminClient,
   adminConnection,
@@ -29,16 +30,9 @@ const LEASE_MS = 2000;
 const RETRY_MS = 1000;
 const DEADLINE_MS = 1500;
 
-interface Interval {
-  pod: string;
-  start: number;
-  end: number;
-}
-
 /**
- * Leadership intervals from each agent's own log ("started leading" …
- * "stopped leading", which carries leaderUntil). An agent killed with SIGKILL
- * cannot log: its interval ends at the kill, which the test recorded.
+ * Leadership intervals of each agent from its own log (an agent killed with
+ * SIGKILL cannot log: its interval ends at the kill, which the test recorded).
  */
 function leadershipIntervals(
   runner: PodRunner,
@@ -58,39 +52,9 @@ function leadershipIntervals(
     } catch {
       continue; // not started yet
     }
-    let start: number | undefined;
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const e = JSON.parse(line) as { msg: string; time: string; leaderUntil?: string };
-      if (e.msg === 'agent started' && start !== undefined) {
-        const killedAt = kills.get(pod)?.find((k) => k >= start!);
-        out.push({ pod, start, end: killedAt ?? Number.POSITIVE_INFINITY });
-        start = undefined;
-      }
-      if (e.msg === 'started leading') start = Date.parse(e.time);
-      if (e.msg === 'stopped leading' && start !== undefined) {
-        out.push({ pod, start, end: Date.parse(e.leaderUntil ?? e.time) });
-        start = undefined;
-      }
-    }
-    if (start !== undefined) {
-      const killedAt = kills.get(pod)?.find((k) => k >= start!);
-      out.push({ pod, start, end: killedAt ?? Number.POSITIVE_INFINITY });
-    }
+    out.push(...intervalsFromLog(pod, text, kills.get(pod) ?? []));
   }
   return out;
-}
-
-function overlaps(intervals: Interval[]): string[] {
-  const found: string[] = [];
-  for (const a of intervals) {
-    for (const b of intervals) {
-      if (a.pod < b.pod && a.start < b.end && b.start < a.end) {
-        found.push(`${a.pod} [${a.start}, ${a.end}] overlaps ${b.pod} [${b.start}, ${b.end}]`);
-      }
-    }
-  }
-  return found;
 }
 
 describe('agent', () => {
