@@ -134,7 +134,9 @@ export class Observer {
   }
 
   endpointEvents(since = 0): Extract<ObservedEvent, { kind: 'endpoints' }>[] {
-    return this.events.filter((e): e is Extract<ObservedEvent, { kind: 'endpoints' }> => e.kind === 'endpoints' && e.t >= since);
+    return this.events.filter(
+      (e): e is Extract<ObservedEvent, { kind: 'endpoints' }> => e.kind === 'endpoints' && e.t >= since,
+    );
   }
 
   /** The ready endpoints right now, as observed. */
@@ -168,7 +170,9 @@ export class Observer {
 
   /** First instant after `since` when a pod other than `old` had its gate True. */
   gateTrueAfter(since: number, old: string | undefined): { t: number; pod: string } | undefined {
-    const e = this.events.find((x) => x.kind === 'pod' && x.t >= since && x.gate === 'True' && x.pod !== old && !x.deleted);
+    const e = this.events.find(
+      (x) => x.kind === 'pod' && x.t >= since && x.gate === 'True' && x.pod !== old && !x.deleted,
+    );
     return e && e.kind === 'pod' ? { t: e.t, pod: e.pod } : undefined;
   }
 

@@ -33,7 +33,13 @@ export class TrafficChecker {
   private timer: NodeJS.Timeout | undefined;
   private next = 0;
 
-  constructor(opts: { client: KubeClient; runner: PodRunner; namespace: string; service: string; intervalMs?: number }) {
+  constructor(opts: {
+    client: KubeClient;
+    runner: PodRunner;
+    namespace: string;
+    service: string;
+    intervalMs?: number;
+  }) {
     this.client = opts.client;
     this.runner = opts.runner;
     this.namespace = opts.namespace;
@@ -70,7 +76,8 @@ export class TrafficChecker {
     const targets: { ip: string; port: number }[] = [];
     for (const s of this.slices.values()) {
       const port = s.ports?.[0]?.port ?? 8080;
-      for (const e of s.endpoints ?? []) if (e.conditions?.ready) for (const ip of e.addresses) targets.push({ ip, port });
+      for (const e of s.endpoints ?? [])
+        if (e.conditions?.ready) for (const ip of e.addresses) targets.push({ ip, port });
     }
     const sent = Date.now();
     if (targets.length === 0) {
@@ -83,11 +90,14 @@ export class TrafficChecker {
       this.answers.push({ sent, received: Date.now(), error: `no pod with IP ${target.ip}` });
       return;
     }
-    const req = request({ host: pod.listenAddress, port: target.port, path: '/', timeout: 1000, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => this.answers.push({ sent, received: Date.now(), pod: body }));
-    });
+    const req = request(
+      { host: pod.listenAddress, port: target.port, path: '/', timeout: 1000, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => this.answers.push({ sent, received: Date.now(), pod: body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => this.answers.push({ sent, received: Date.now(), error: err.message }));
     req.end();
@@ -95,7 +105,9 @@ export class TrafficChecker {
 
   /** Pods that answered in [from, to]. */
   answeredBy(from: number, to = Date.now()): string[] {
-    return [...new Set(this.answers.filter((a) => a.pod && a.sent >= from && a.received <= to).map((a) => a.pod!))];
+    return [
+      ...new Set(this.answers.filter((a) => a.pod && a.sent >= from && a.received <= to).map((a) => a.pod!)),
+    ];
   }
 
   /**
