@@ -134,7 +134,7 @@ describe('manifests', () => {
     }
   });
 
-  it('run the webhook as the design says: restricted, probed over HTTPS, certificate at /tls', () => {
+  it('run the webhook as the design says: restricted, probed on its health port, certificate at /tls', () => {
     const deploy = find(docs, 'Deployment', 'leader-election-webhook');
     const spec = deploy.spec as {
       replicas: number;
@@ -150,8 +150,10 @@ describe('manifests', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(c.readinessProbe?.httpGet).toMatchObject({ path: '/readyz', scheme: 'HTTPS' });
-    expect(c.livenessProbe?.httpGet).toMatchObject({ path: '/healthz', scheme: 'HTTPS' });
+    // The plain-HTTP health port: /readyz answers 503 with a reason until a certificate is loaded.
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(c.ports).toContainEqual({ name: 'health', containerPort: 8081, protocol: 'TCP' });
     expect(c.env?.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom).toEqual({
       fieldRef: { fieldPath: 'metadata.namespace' },
     });
