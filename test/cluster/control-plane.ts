@@ -51,6 +51,9 @@ export interface PlaneState {
   kubeconfig: string;
   pids: Record<string, number>;
   ports: { etcd: number; etcdPeer: number; apiserver: number };
+  binDir?: string;
+  /** kube-apiserver's arguments, so another process (a test worker) can restart it. */
+  apiserverArgs?: string[];
 }
 
 export function freePort(): Promise<number> {
@@ -331,6 +334,8 @@ export class ControlPlane {
       '--profiling=false',
       `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
     ];
+    this.state.apiserverArgs = this.apiserverArgs;
+    this.state.binDir = this.binDir;
     await this.launchApiserver();
   }
 
@@ -436,6 +441,9 @@ export class ControlPlane {
     for (const name of ['kube-controller-manager', 'kube-apiserver', 'etcd']) {
       await this.stopProcess(name, 'SIGTERM', 5_000);
     }
+    // A kube-apiserver restarted by another process (restartApiserverOf) is known only from the state file.
+    for (const pid of Object.values(ControlPlane.stateOf(this.dir)?.pids ?? {}))
+      if (alive(pid)) killTree(pid);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -450,4 +458,41 @@ export function stopPersistent(dir: string): boolean {
   for (const pid of Object.values(state.pids)) killTree(pid);
   rmSync(dir, { recursive: true, force: true });
   return true;
+}
+
+/**
+ * Restarts the kube-apiserver of a running plane from another process (a test
+ * worker; the plane belongs to vitest's global setup): SIGTERM, wait, optionally
+ * stay down for `downMs`, then start it again with the same arguments and port.
+ * The plane's stop() and the leftover reaper find the new process in state.json.
+ */
+export async function restartApiserverOf(dir: string, downMs = 0): Promise<void> {
+  const state = ControlPlane.stateOf(dir);
+  if (!state?.apiserverArgs || !state.binDir) throw new Error(`no restartable plane in ${dir}`);
+  const old = state.pids['kube-apiserver'];
+  if (old && alive(old)) {
+    process.kill(old, 'SIGTERM');
+    const deadline = Date.now() + 20_000;
+    while (alive(old) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (alive(old)) killTree(old);
+  }
+  if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+  const fd = openSync(join(dir, 'kube-apiserver.log'), 'a');
+  const child = spawn(join(state.binDir, 'kube-apiserver'), state.apiserverArgs, {
+    stdio: ['ignore', fd, fd],
+    detached: true,
+  });
+  closeSync(fd);
+  child.unref();
+  state.pids['kube-apiserver'] = child.pid ?? -1;
+  writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
+  const client = new KubeClient(connectionFromKubeconfig(state.kubeconfig));
+  try {
+    await waitFor('kube-apiserver (restarted)', 90_000, async () => {
+      await client.get('/readyz', { timeoutMs: 2000 });
+      return true;
+    });
+  } finally {
+    client.close();
+  }
 }

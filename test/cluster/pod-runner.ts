@@ -108,6 +108,7 @@ export class PodRunner {
   private watchDone?: Promise<void>;
   private readonly apiTarget: { host: string; port: number };
   private statusQueue = new Map<string, Promise<void>>();
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   private readonly opts: PodRunnerOptions;
 
@@ -140,6 +141,11 @@ export class PodRunner {
       { watchdogMs: 30_000 },
     );
     await ready;
+    // Like the kubelet's sync loop: re-assert every pod's status now and then, so a
+    // write lost while the API server was down (or a missed event) is repaired.
+    this.resyncTimer = setInterval(() => {
+      for (const p of this.pods.values()) if (!p.terminating) this.syncStatus(p);
+    }, 2_000);
   }
 
   private async registerNode(): Promise<void> {
@@ -672,6 +678,7 @@ export class PodRunner {
   /** Stops watching and kills every process it started. */
   async stop(): Promise<void> {
     this.abort.abort();
+    clearInterval(this.resyncTimer);
     await Promise.all([...this.pods.values()].map((p) => this.stopPod(p, 0)));
     await this.watchDone;
     this.client.close();
