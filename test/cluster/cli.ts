@@ -8,8 +8,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ControlPlane, buildBinaries, stopPersistent } from './control-plane.ts';
-import { localImages } from './images.ts';
-import { PodRunner } from './pod-runner.ts';
+import { LocalSetup } from './local-setup.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -48,23 +47,31 @@ function alive(pid: number): boolean {
 function usage(state: ServeState): void {
   const kubectl = join(buildBinaries(), 'kubectl');
   console.log(`
-Control plane running (API server ${state.server}, pod runner node "pod-runner").
+Control plane running (API server ${state.server}), with the webhook and the pod runner (node "pod-runner").
   export KUBECONFIG=${state.kubeconfig}
-  ${kubectl} get nodes,pods -A
-Stop it with: make cluster-down`);
+  alias kubectl=${kubectl}
+  kubectl apply -f examples/deployment.yaml      # 3 replicas, one annotation
+  kubectl get pods -o wide -L leader-election/role
+  kubectl get lease web
+  node webhook/status-cli.ts status -A           # every election group, if present
+Stop it with: make cluster-down   (logs: ${dir})`);
 }
 
 async function serve(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const plane = await ControlPlane.start({ dir: join(dir, 'plane'), log });
-  const runner = new PodRunner({
+  const client = plane.client();
+  // The webhook (a local process registered by URL) and the pod runner, as in make demo.
+  const setup = new LocalSetup({
+    client,
     connection: plane.connection(),
-    images: localImages,
+    kubeconfig: plane.kubeconfig,
+    ca: plane.pki.ca,
+    dir: join(dir, 'local'),
     nodeName: 'pod-runner',
-    logDir: join(dir, 'pods'),
     log,
   });
-  await runner.start();
+  await setup.start();
   const state: ServeState = { pid: process.pid, kubeconfig: plane.kubeconfig, server: plane.server };
   writeFileSync(stateFile, JSON.stringify(state));
   log('ready');
@@ -73,7 +80,8 @@ async function serve(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('stopping');
-    await runner.stop();
+    await setup.stop();
+    client.close();
     await plane.stop();
     rmSync(stateFile, { force: true });
     process.exit(0);

@@ -1,209 +1,221 @@
-// make demo: an elected Deployment of 3 replicas behind a Service on a local
-// control plane, shown live through a leader deletion and a crash of the
-// leader's agent, with the failover time of each. Cleans up after itself.
+// make demo: the product on a local control plane. The webhook runs as a
+// process registered by URL; examples/deployment.yaml (3 replicas, one
+// annotation) and its Service are applied with kubectl; a compact live view shows
+// who leads, each pod's gate and Ready, the Service's ready endpoints and who
+// answers requests; then the leader pod is deleted, the leader's agent killed,
+// and a new revision rolled out, each with its failover time. Cleans up after.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { KubeClient } from '../../common/kube-client.ts';
-import { injectedTemplate } from '../helpers/election-pods.ts';
-import { ControlPlane } from './control-plane.ts';
-import { ECHO_IMAGE, localImages } from './images.ts';
-import { PodRunner } from './pod-runner.ts';
-import { grantAgentRole } from './agent-rbac.ts';
+import { PATCH, type KubeClient } from '../../common/kube-client.ts';
+import { Observer } from '../e2e/observer.ts';
+import { TrafficChecker } from '../e2e/traffic-checker.ts';
+import { buildBinaries, ControlPlane, repoRoot } from './control-plane.ts';
+import { LocalSetup } from './local-setup.ts';
 
 const NS = 'demo';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const t0 = Date.now();
-const stamp = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
+const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
+const short = (name: string) => name.replace(/^web-[a-z0-9]+-/, '');
 
-interface Row {
-  name: string;
-  gate: string;
-  ready: string;
-  ip: string;
-}
-
-async function view(client: KubeClient, runner: PodRunner) {
-  const pods = await client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${NS}/pods`, {
-    query: { labelSelector: 'app=web' },
+async function line(client: KubeClient, observer: Observer, traffic: TrafficChecker): Promise<string> {
+  const pods = (
+    await client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${NS}/pods`, {
+      query: { labelSelector: 'app=web' },
+    })
+  ).items;
+  const holder = observer.events.filter((e) => e.kind === 'holder').at(-1);
+  const cells = pods.map((p) => {
+    const cond = (t: string) => p.status?.conditions?.find((c) => c.type === t)?.status?.[0] ?? '-';
+    const dying = p.metadata?.deletionTimestamp ? '✝' : '';
+    return `${short(p.metadata!.name!)}${dying} gate=${cond('leader-election/leader')} ready=${cond('Ready')}`;
   });
-  const lease = await client
-    .get<{ spec?: { holderIdentity?: string; leaseTransitions?: number } }>(
-      `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/web`,
-    )
-    .catch(() => undefined);
-  const slices = await client.get<{
-    items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[];
-  }>(`/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`, {
-    query: { labelSelector: 'kubernetes.io/service-name=web' },
-  });
-  const ready = slices.items
-    .flatMap((s) => s.endpoints ?? [])
-    .filter((e) => e.conditions?.ready)
-    .flatMap((e) => e.addresses);
-  const rows: Row[] = pods.items
-    .filter((p) => !p.metadata?.deletionTimestamp)
-    .map((p) => ({
-      name: p.metadata!.name!,
-      gate: p.status?.conditions?.find((c) => c.type === 'leader-election/leader')?.status ?? '-',
-      ready: p.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? '-',
-      ip: p.status?.podIP ?? '',
-    }));
-  // Like kube-proxy: send a request to a ready endpoint (through the runner's address map).
-  let answer = '-';
-  const target = runner.runningPods().find((r) => ready.includes(r.podIP));
-  if (target) {
-    answer = await fetch(`http://${target.listenAddress}:8080/`, { signal: AbortSignal.timeout(500) })
-      .then((r) => r.text())
-      .catch(() => 'no answer');
-  }
-  return {
-    holder: lease?.spec?.holderIdentity ?? '',
-    transitions: lease?.spec?.leaseTransitions ?? 0,
-    rows,
-    ready,
-    answer,
-  };
+  const answered = traffic.answeredBy(Date.now() - 500).map(short);
+  const leader = holder?.kind === 'holder' && holder.holder ? short(holder.holder) : '(none)';
+  return `${clock()}  leader ${leader.padEnd(6)} endpoints ${String(observer.currentReady().length)}  answered by ${(answered.join(',') || '-').padEnd(6)} │ ${cells.join(' │ ')}`;
 }
 
-function print(v: Awaited<ReturnType<typeof view>>): void {
-  const pods = v.rows
-    .map((r) => `${r.name.slice(-5)} gate=${r.gate.padEnd(5)} ready=${r.ready.padEnd(5)}`)
-    .join(' | ');
-  console.log(
-    `${stamp()}  lease holder=${(v.holder || '(none)').padEnd(22)} endpoints=${String(v.ready.length)}  answered by ${v.answer}\n         ${pods}`,
-  );
-}
-
-/** Waits until a pod other than `old` is the leader with its gate True and the only ready endpoint; returns ms. */
-async function waitFailover(
+async function show(
   client: KubeClient,
-  runner: PodRunner,
-  old: string,
-  since: number,
-): Promise<{ ms: number; leader: string }> {
-  for (;;) {
-    const v = await view(client, runner);
-    const leaderRow = v.rows.find((r) => r.name === v.holder);
-    if (v.holder && v.holder !== old && leaderRow?.gate === 'True') {
-      const ms = Date.now() - since;
-      print(v);
-      return { ms, leader: v.holder };
-    }
-    await sleep(20);
+  observer: Observer,
+  traffic: TrafficChecker,
+  ms: number,
+): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    console.log(await line(client, observer, traffic));
+    await sleep(500);
   }
+}
+
+interface Step {
+  what: string;
+  gateMs?: number;
+  noEndpointMs: number;
+  maxReady: number;
+}
+
+async function measure(
+  what: string,
+  observer: Observer,
+  old: string | undefined,
+  act: () => Promise<void>,
+  boundMs: number,
+): Promise<Step> {
+  const start = Date.now();
+  await act();
+  const deadline = start + boundMs;
+  while (Date.now() < deadline && !observer.readyEndpointAfter(start, old)) await sleep(20);
+  const gate = observer.gateTrueAfter(start, old);
+  const ready = observer.readyEndpointAfter(start, old);
+  const step: Step = {
+    what,
+    gateMs: gate ? gate.t - start : undefined,
+    noEndpointMs: observer.leaderlessMs(start, ready?.t ?? Date.now()),
+    maxReady: observer.maxReadyEndpoints(start),
+  };
+  console.log(
+    `  → new leader ${ready ? short(ready.pod) : '(none yet)'}: gate True after ${step.gateMs ?? '?'} ms, ` +
+      `no ready endpoint for ${step.noEndpointMs} ms, at most ${step.maxReady} ready endpoint at once`,
+  );
+  return step;
 }
 
 async function main(): Promise<void> {
   console.log(
-    'Starting a local control plane (etcd, kube-apiserver, kube-controller-manager) and the pod runner…',
+    'Starting a local control plane (etcd, kube-apiserver, kube-controller-manager), the webhook and the pod runner…',
   );
+  const dir = mkdtempSync(join(tmpdir(), 'le-demo-'));
   const plane = await ControlPlane.start({ log: (m) => console.log(`  ${m}`) });
-  const runner = new PodRunner({
-    connection: plane.connection(),
-    images: localImages,
-    nodeName: 'demo-node',
-    restartBackoffMs: 10_000,
-  });
   const client = plane.client();
-  const results: string[] = [];
+  const setup = new LocalSetup({
+    client,
+    connection: plane.connection(),
+    kubeconfig: plane.kubeconfig,
+    ca: plane.pki.ca,
+    dir,
+    nodeName: 'demo-node',
+    log: (m) => console.log(`  ${m}`),
+  });
+  const steps: Step[] = [];
+  let observer: Observer | undefined;
+  let traffic: TrafficChecker | undefined;
   try {
-    await runner.start();
+    await setup.start();
     await client.request('POST', '/api/v1/namespaces', {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
     });
-    for (let i = 0; i < 100; i++) {
-      if (
-        await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`).then(
-          () => true,
-          () => false,
-        )
-      )
-        break;
+    while (
+      !(await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`).then(
+        () => true,
+        () => false,
+      ))
+    )
       await sleep(100);
-    }
-    await grantAgentRole(client, NS);
+    observer = new Observer(client, NS, 'web', 'web');
+    await observer.start();
+    traffic = new TrafficChecker({ client, runner: setup.runner, namespace: NS, service: 'web' });
+    traffic.start();
 
-    // The pod template as the webhook injects it (examples/deployment.yaml carries only the annotations).
-    const template = {
-      metadata: {
-        labels: { app: 'web' },
-        annotations: {
-          'leader-election/enabled': 'true',
-          'leader-election/lease-name': 'web',
-          'leader-election/lease-duration': '4s',
-          'leader-election/renew-deadline': '3s',
-          'leader-election/retry-period': '1s',
+    const kubectl = join(buildBinaries(), 'kubectl');
+    console.log(
+      `\n$ kubectl apply -n ${NS} -f examples/deployment.yaml   # 3 replicas, leader-election/enabled: "true"`,
+    );
+    execFileSync(
+      kubectl,
+      ['--kubeconfig', plane.kubeconfig, 'apply', '-n', NS, '-f', join(repoRoot, 'examples/deployment.yaml')],
+      { stdio: 'inherit' },
+    );
+    steps.push(
+      await measure(
+        'first leader after the Deployment is created',
+        observer,
+        undefined,
+        async () => {},
+        60_000,
+      ),
+    );
+    await show(client, observer, traffic, 2500);
+
+    const leader1 = observer.currentReady()[0]!;
+    console.log(
+      `\n▶ kubectl delete pod ${leader1}   (graceful: its agent writes its gate False, then releases the Lease)`,
+    );
+    steps.push(
+      await measure(
+        'leader pod deleted',
+        observer,
+        leader1,
+        () => client.request('DELETE', `/api/v1/namespaces/${NS}/pods/${leader1}`),
+        30_000,
+      ),
+    );
+    await show(client, observer, traffic, 2500);
+
+    const leader2 = observer.currentReady()[0]!;
+    console.log(
+      `\n▶ SIGKILL to the agent of ${leader2}   (no release: the others wait for the lease to expire, 4 s)`,
+    );
+    steps.push(
+      await measure(
+        "leader's agent killed (SIGKILL)",
+        observer,
+        leader2,
+        async () => void setup.runner.signalPod(NS, leader2, 'SIGKILL', 'leader-election-agent'),
+        30_000,
+      ),
+    );
+    await show(client, observer, traffic, 2500);
+
+    const leader3 = observer.currentReady()[0]!;
+    console.log(
+      '\n▶ kubectl set env deployment/web VERSION=2   (a rollout: the leader hands the Lease to the new revision)',
+    );
+    const start = Date.now();
+    await client.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/web`, {
+      contentType: PATCH.strategicMerge,
+      body: {
+        spec: {
+          template: { spec: { containers: [{ name: 'app', env: [{ name: 'VERSION', value: '2' }] }] } },
         },
       },
-      spec: {
-        terminationGracePeriodSeconds: 10,
-        containers: [
-          {
-            name: 'app',
-            image: ECHO_IMAGE,
-            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-            ports: [{ containerPort: 8080 }],
-          },
-        ],
-      },
-    };
-    const podTemplate = injectedTemplate(template);
-    console.log('\nCreating Deployment web (3 replicas, leader-election/enabled: "true") and Service web…');
-    await client.request('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, {
-      body: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web', annotations: { 'leader-election/enabled': 'true' } },
-        spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: podTemplate },
-      },
     });
-    await client.request('POST', `/api/v1/namespaces/${NS}/services`, {
-      body: {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'web' },
-        spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
-      },
-    });
-    const first = await waitFailover(client, runner, '', Date.now());
-    results.push(`first leader ${first.leader}: gate True ${first.ms} ms after the Deployment was created`);
-    for (let i = 0; i < 4; i++) {
-      print(await view(client, runner));
-      await sleep(500);
-    }
-
-    console.log(`\n▶ Deleting the leader pod ${first.leader} (graceful: its agent releases the Lease)…`);
-    let since = Date.now();
-    await client.request('DELETE', `/api/v1/namespaces/${NS}/pods/${first.leader}`);
-    const second = await waitFailover(client, runner, first.leader, since);
-    results.push(`leader pod deleted → new leader ${second.leader}, gate True after ${second.ms} ms`);
-    console.log(`  failover: ${second.ms} ms`);
-    for (let i = 0; i < 4; i++) {
-      print(await view(client, runner));
-      await sleep(500);
-    }
-
-    console.log(
-      `\n▶ Killing the agent of ${second.leader} with SIGKILL (no release: the others wait for the lease to expire, 4 s)…`,
+    steps.push(
+      await measure('rollout of a new revision (hand-off)', observer, leader3, async () => {}, 60_000),
     );
-    since = Date.now();
-    runner.signalPod(NS, second.leader, 'SIGKILL', 'leader-election-agent');
-    const third = await waitFailover(client, runner, second.leader, since);
-    results.push(
-      `leader's agent killed → new leader ${third.leader}, gate True after ${third.ms} ms (lease duration 4 s)`,
-    );
-    console.log(`  failover: ${third.ms} ms`);
-    for (let i = 0; i < 4; i++) {
-      print(await view(client, runner));
-      await sleep(500);
+    for (;;) {
+      const d = await client.get<{ status?: { updatedReplicas?: number; replicas?: number } }>(
+        `/apis/apps/v1/namespaces/${NS}/deployments/web`,
+      );
+      if (d.status?.updatedReplicas === 3 && d.status.replicas === 3) break;
+      if (Date.now() - start > 90_000) throw new Error('the rollout did not complete in 90 s');
+      await sleep(200);
     }
+    console.log(`  rollout complete after ${Date.now() - start} ms`);
+    await show(client, observer, traffic, 2000);
 
-    console.log(`\nSummary (${stamp().trim()}):`);
-    for (const r of results) console.log(`  • ${r}`);
+    console.log(`\nSummary (${((Date.now() - t0) / 1000).toFixed(1)} s in all):`);
+    for (const s of steps) {
+      console.log(
+        `  • ${s.what.padEnd(46)} gate True after ${String(s.gateMs ?? '?').padStart(5)} ms; no ready endpoint for ${String(s.noEndpointMs).padStart(5)} ms`,
+      );
+    }
+    const overlaps =
+      observer.maxReadyEndpoints(0) > 1
+        ? 'TWO READY ENDPOINTS WERE SEEN'
+        : 'never more than one ready endpoint';
+    console.log(`  • safety: ${overlaps}; ${traffic.answers.filter((a) => a.pod).length} requests answered`);
   } finally {
     console.log('\nCleaning up…');
-    await runner.stop();
+    traffic?.stop();
+    observer?.stop();
+    await setup.stop();
     client.close();
     await plane.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
