@@ -28,6 +28,7 @@ interface Container {
   readinessProbe?: { httpGet?: { path?: string; port?: unknown; scheme?: string } };
   livenessProbe?: { httpGet?: { path?: string; port?: unknown; scheme?: string } };
   volumeMounts?: { name: string; mountPath: string }[];
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
 }
 
 interface Webhook {
