@@ -61,3 +61,55 @@ bench: deps build binaries
 
 clean:
 	rm -rf dist node_modules/.installed
+
+# ---------------------------------------------------------------------------
+# Images, install, kind, docs (issue 7)
+
+.PHONY: images lint-docker lint-shell deploy undeploy kind-up kind-demo kind-down docs status
+
+IMAGE_TAG     ?= dev
+AGENT_IMAGE   ?= ghcr.io/leader-election/agent:$(IMAGE_TAG)
+WEBHOOK_IMAGE ?= ghcr.io/leader-election/webhook:$(IMAGE_TAG)
+KUBECTL       ?= kubectl
+MANIFESTS     ?= manifests
+
+## images: build the agent and webhook images with docker (needs a container engine)
+images:
+	docker build -f agent.Dockerfile -t $(AGENT_IMAGE) .
+	docker build -f webhook.Dockerfile -t $(WEBHOOK_IMAGE) .
+
+## lint-docker: lint the Dockerfiles (dockerfile-utils' validator + the project's rules)
+lint-docker: deps
+	node scripts/lint-dockerfiles.ts
+
+## lint-shell: bash -n and shellcheck on every shell script
+lint-shell:
+	for f in scripts/*.sh test/cluster/*.sh test/clientgo/*.sh .ci/run; do bash -n $$f || exit 1; done
+	@command -v shellcheck >/dev/null || { echo "shellcheck is not installed: apt-get install -y shellcheck" >&2; exit 1; }
+	shellcheck scripts/*.sh test/cluster/*.sh test/clientgo/*.sh .ci/run
+
+## deploy: install into the cluster of the current kubeconfig (cert-manager must be there)
+deploy:
+	KUBECTL='$(KUBECTL)' MANIFESTS='$(MANIFESTS)' bash scripts/deploy.sh
+
+## undeploy: remove it, admission first; running workloads keep running
+undeploy:
+	KUBECTL='$(KUBECTL)' MANIFESTS='$(MANIFESTS)' bash scripts/undeploy.sh
+
+## kind-up / kind-demo / kind-down: a kind cluster with everything (needs docker and kind)
+kind-up:
+	bash scripts/kind-up.sh
+
+kind-demo:
+	bash scripts/kind-demo.sh
+
+kind-down:
+	bash scripts/kind-down.sh
+
+## docs: regenerate docs/reference.md from the code's lists
+docs: deps
+	node scripts/gen-reference.ts
+
+## status: election groups of the current cluster (ARGS='-n NAMESPACE' or '-o json')
+status: deps
+	node webhook/status-cli.ts status $(or $(ARGS),-A)

@@ -386,13 +386,15 @@ describe('admission policies', () => {
         );
         expect(r).toBe('allowed');
       }
-      const first = await leaderOf('gate', names);
+      await leaderOf('gate', names);
+      // Re-read the holder each time: on a loaded machine a 2 s lease may legitimately change hands.
+      const first = await waitUntil('the follower to know the leader', 20_000, async () => {
+        const holder = (await leaseHolder(admin, ns, 'gate'))?.holder;
+        const follower = names.find((n) => n !== holder);
+        if (!holder || !follower) return undefined;
+        return (await agentLeader(runner, ns, follower))?.leader === holder ? holder : undefined;
+      });
       const other = names.find((n) => n !== first)!;
-      await waitUntil(
-        'the follower to know the leader',
-        20_000,
-        async () => (await agentLeader(runner, ns, other))?.leader === first,
-      );
       expect(await gateStatus(admin, ns, other)).not.toBe('True');
 
       // Graceful stop: the leader releases the Lease (empty holder), the other takes it.

@@ -3,7 +3,7 @@
 // map from image to command), runs httpGet readiness probes, computes Ready as the
 // kubelet does and writes only the conditions the kubelet owns. Each pod gets an
 // IP from 10.244.0.0/16 in its status (EndpointSlices reject loopback), a
-// loopback address 127.0.x.y for its processes, and its own relay to the API
+// loopback address 127.N.x.y for its processes, and its own relay to the API
 // server, which a test can cut to partition that pod.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,6 +102,12 @@ export class PodRunner {
   private readonly pods = new Map<string, RunningPod>();
   private readonly abort = new AbortController();
   private nextIndex = 2;
+  /**
+   * Second octet of this runner's loopback range (127.N.x.y): random, so that two
+   * runners on one machine (a test run beside make cluster-up or a benchmark) do
+   * not hand out the same addresses and ports.
+   */
+  private readonly loopbackNet = 16 + Math.floor(Math.random() * 230);
   private readonly freeIndexes: number[] = [];
   private readonly baseDir: string;
   private readonly log: (m: string) => void;
@@ -281,7 +287,7 @@ export class PodRunner {
     const index = this.freeIndexes.shift() ?? this.nextIndex++;
     const a = (index >> 8) & 255;
     const b = index & 255;
-    return { index, podIP: `10.244.${a}.${b}`, listenAddress: `127.0.${a}.${b}` };
+    return { index, podIP: `10.244.${a}.${b}`, listenAddress: `127.${this.loopbackNet}.${a}.${b}` };
   }
 
   private async startPod(pod: V1Pod): Promise<void> {

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# The agent sidecar image: Node 24 and one file, /app/agent.mjs (the esbuild bundle).
+#   docker build -f agent.Dockerfile -t ghcr.io/leader-election/agent:dev .
+# The webhook has its own image (webhook.Dockerfile): the manifests name two images and
+# run each image's ENTRYPOINT with no `command:` override, and this one is pulled on every
+# node that runs an elected pod, so it carries the agent and nothing else.
+ARG NODE_VERSION=24.21.0
+
+# Build stage: the bundle is plain JavaScript, so it is built once on the build machine's
+# own platform, whatever platform the image is for.
+FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-alpine AS build
+WORKDIR /src
+COPY package.json package-lock.json .npmrc ./
+# No install scripts: the build needs none (esbuild runs from its platform package).
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund --ignore-scripts
+COPY scripts/bundle.mjs scripts/
+COPY common/ common/
+COPY agent/ agent/
+# bundle.mjs skips entries whose sources are absent: only dist/agent.mjs is built here.
+RUN node scripts/bundle.mjs && test -f dist/agent.mjs
+
+# Run stage: Node and its shared libraries, no shell, no package manager, nothing written
+# at run time (the pod's root filesystem is read-only). User 65532 is distroless' nonroot.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+LABEL org.opencontainers.image.title="leader-election-agent" \
+      org.opencontainers.image.description="Leader election sidecar: holds the group's Lease and sets its pod's readiness gate" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /src/dist/agent.mjs /app/agent.mjs
+USER 65532:65532
+EXPOSE 4040
+ENTRYPOINT ["/nodejs/bin/node", "/app/agent.mjs"]
