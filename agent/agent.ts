@@ -102,7 +102,8 @@ export class Agent {
         },
         onStoppedLeading: (reason) => {
           masterStatus.set(labels, 0);
-          lostLeader.inc({ ...labels, reason });
+          // Bounded label values: a hand-off names its target only in the log and the Event.
+          lostLeader.inc({ ...labels, reason: reason.startsWith('handing over') ? 'handover' : reason });
           // False first: whatever comes next, this pod must stop looking like the leader.
           void this.writer.set(false);
           this.rollout.stop();
