@@ -16,6 +16,7 @@ import {
   parseGoDuration,
   parseQuantity,
   type ElectionConfig,
+  timingWarnings,
 } from '../common/annotations.ts';
 
 const A = ANNOTATION;
@@ -430,5 +431,26 @@ describe('parseElectionConfig', () => {
   it('names the known keys when a key is unknown', () => {
     const [e] = errors({ 'leader-election/lease-duraton': '30s' });
     expect(e).toContain('known keys: enabled, lease-name, lease-duration');
+  });
+});
+
+describe('timingWarnings (fencing margins)', () => {
+  it('says nothing for the defaults', () => {
+    expect(
+      timingWarnings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }),
+    ).toEqual([]);
+  });
+
+  it('warns when a frozen leader could still be Ready when another takes over', () => {
+    const w = timingWarnings({ leaseDurationMs: 4_000, renewDeadlineMs: 1_000, retryPeriodMs: 1_000 });
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatch(
+      /leader-election\/lease-duration − leader-election\/retry-period is 3s: a frozen leader pod/,
+    );
+  });
+
+  it('warns when a partitioned leader could still be Ready when another takes over', () => {
+    const w = timingWarnings({ leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 1_000 });
+    expect(w.some((x) => /renew-deadline is 1s: a leader cut off/.test(x))).toBe(true);
   });
 });

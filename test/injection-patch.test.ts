@@ -678,6 +678,21 @@ describe('injectWorkload: copying annotations into the pod template', () => {
     expect(doc.spec.template.spec).toEqual(w.spec.template.spec);
   });
 
+  it('warns, naming the workload, when the timings leave the kubelet too little time to fence', () => {
+    const w = deployment((d) => {
+      d.metadata.annotations[A.leaseDuration] = '4s';
+      d.metadata.annotations[A.renewDeadline] = '3s';
+      d.metadata.annotations[A.retryPeriod] = '1s';
+    });
+    const { warnings } = copy(w);
+    expect(warnings.some((x) => /^Deployment web: .*renew-deadline is 1s: a leader cut off/.test(x))).toBe(
+      true,
+    );
+    expect(warnings.some((x) => /^Deployment web: .*retry-period is 3s: a frozen leader pod/.test(x))).toBe(
+      true,
+    );
+  });
+
   it('creates the template annotations, or the template metadata, when absent', () => {
     const a = copy(deployment((d) => delete d.spec.template.metadata.annotations));
     expect(a.patch).toEqual([

@@ -24,6 +24,7 @@ import {
   isDns1123Subdomain,
   isOptedIn,
   parseElectionConfig,
+  timingWarnings,
   type ElectionConfig,
   type PullPolicy,
 } from '../common/annotations.ts';
@@ -624,9 +625,10 @@ function injectWorkloadUnsafe(
     mapOps(ops, rawWorkload, TEMPLATE_ANNOTATIONS, toAdd);
   }
 
-  const warnings =
-    parsed.ok && parsed.config.routing === 'readiness-gate' && isOptedIn(merged, opts.namespaceOptIn ?? false)
-      ? rolloutWarnings(kind, name, spec)
-      : [];
+  const optedIn = parsed.ok && isOptedIn(merged, opts.namespaceOptIn ?? false);
+  const warnings = [
+    ...(optedIn && parsed.config.routing === 'readiness-gate' ? rolloutWarnings(kind, name, spec) : []),
+    ...(optedIn ? timingWarnings(parsed.config).map((w) => `${kind} ${name}: ${w}`) : []),
+  ];
   return { kind: 'patch', patch: ops, warnings };
 }

@@ -157,7 +157,7 @@ async function main(): Promise<void> {
 
     const leader2 = observer.currentReady()[0]!;
     console.log(
-      `\n▶ SIGKILL to the agent of ${leader2}   (no release: the others wait for the lease to expire, 4 s)`,
+      `\n▶ SIGKILL to the agent of ${leader2}   (no release: the others wait for the lease to expire, 6 s)`,
     );
     steps.push(
       await measure(

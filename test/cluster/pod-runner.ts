@@ -540,7 +540,7 @@ export class PodRunner {
     this.statusQueue.set(key, next);
   }
 
-  private async writeStatus(running: RunningPod): Promise<void> {
+  private async writeStatus(running: RunningPod, fresh = false): Promise<void> {
     if (this.pods.get(podKey(running.namespace, running.name)) !== running) return;
     const pod = running.last;
     const all = [...running.containers.values()];
@@ -586,6 +586,20 @@ export class PodRunner {
         (pod.status?.initContainerStatuses ?? []).map((s) => [s.name, s.ready, s.restartCount]),
       ) === JSON.stringify(initContainerStatuses.map((s) => [s.name, s.ready, s.restartCount]));
     if (same) return;
+    if (!fresh) {
+      // About to write: decide from the pod as the API server has it now, not from a watch
+      // event that may lag (a readiness gate that just turned False must not be read as True).
+      const current = await this.client.get<V1Pod>(
+        `/api/v1/namespaces/${running.namespace}/pods/${running.name}`,
+      );
+      if (current.metadata?.uid !== running.uid) return;
+      if (
+        Number(current.metadata?.resourceVersion ?? 0) >= Number(running.last.metadata?.resourceVersion ?? 0)
+      ) {
+        running.last = current;
+      }
+      return this.writeStatus(running, true);
+    }
     const updated = await this.client.request<V1Pod>(
       'PATCH',
       `/api/v1/namespaces/${running.namespace}/pods/${running.name}/status`,
