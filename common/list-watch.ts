@@ -78,7 +78,8 @@ export async function listWatch<T extends { metadata?: ObjectMeta }>(
       const local = new AbortController();
       const stop = () => local.abort();
       signal.addEventListener('abort', stop, { once: true });
-      let lastHeard = Date.now();
+      const watchStarted = Date.now();
+      let lastHeard = watchStarted;
       const watchdog = setInterval(
         () => {
           if (Date.now() - lastHeard > watchdogMs) local.abort(new Error('watch silent'));
@@ -112,7 +113,12 @@ export async function listWatch<T extends { metadata?: ObjectMeta }>(
         clearInterval(watchdog);
         signal.removeEventListener('abort', stop);
       }
-      // A clean end (server timeout or the watchdog fired): resume from rv at once.
+      // A clean end (server timeout or the watchdog fired): resume from rv at once, unless
+      // the stream keeps ending as soon as it starts (a proxy closing it): then back off.
+      if (Date.now() - watchStarted < 1_000 && !signal.aborted) {
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, backoff.maxMs);
+      }
     } catch (err) {
       if (signal.aborted) return;
       if (
