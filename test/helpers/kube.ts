@@ -3,6 +3,9 @@
 import { inject } from 'vitest';
 import { ApiError, KubeClient } from '../../common/kube-client.ts';
 import { connectionFromKubeconfig, type KubeConnection } from '../../common/kubeconfig.ts';
+import { waitUntil } from './wait.ts';
+
+export { sleep, waitUntil } from './wait.ts';
 
 export function adminConnection(): KubeConnection {
   return connectionFromKubeconfig(inject('kubeconfig'));
@@ -40,30 +43,3 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
     if (!ApiError.isNotFound(err)) throw err;
   }
 }
-
-/** Polls `check` until it returns a truthy value; throws with the last error after `timeoutMs`. */
-export async function waitUntil<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined | false>,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeClient } from '../../common/kube-client.ts';
 import { buildBinaries, repoRoot } from '../cluster/control-plane.ts';
-import { waitUntil } from './kube.ts';
+import { waitUntil } from './wait.ts';
 
 export const MANIFESTS_DIR = join(repoRoot, 'manifests');
 export const BASE_DIR = join(MANIFESTS_DIR, 'base');
