@@ -79,13 +79,18 @@ export class KubeClient {
   private readonly defaultTimeoutMs: number;
   private readonly conn: KubeConnection;
 
-  constructor(conn: KubeConnection, opts: { defaultTimeoutMs?: number } = {}) {
+  /**
+   * maxSockets bounds the connections kept to the API server. Every open watch
+   * holds one: a process running many electors on one client (each watching its
+   * Lease) needs more than the agent's default of 8.
+   */
+  constructor(conn: KubeConnection, opts: { defaultTimeoutMs?: number; maxSockets?: number } = {}) {
     this.conn = conn;
     this.base = new URL(conn.server);
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 10_000;
     const agentOpts: https.AgentOptions = {
       keepAlive: true,
-      maxSockets: 8,
+      maxSockets: opts.maxSockets ?? 8,
       ca: conn.ca,
       cert: conn.cert,
       key: conn.key,
@@ -93,7 +98,9 @@ export class KubeClient {
     };
     if (conn.tlsServerName) agentOpts.servername = conn.tlsServerName;
     this.agent =
-      this.base.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent({ keepAlive: true });
+      this.base.protocol === 'https:'
+        ? new https.Agent(agentOpts)
+        : new http.Agent({ keepAlive: true, maxSockets: agentOpts.maxSockets });
   }
 
   /** Closes pooled connections (they would keep a process alive). */

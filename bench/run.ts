@@ -1,0 +1,240 @@
+// make bench: every comparison of docs/benchmarks.md, ours and client-go in the
+// same run on the same control plane (etcd, kube-apiserver,
+// kube-controller-manager as local processes, the pod runner for the kubelet).
+//
+//   node bench/run.ts [--trials N] [--quick] [--only a,b] [--faults N]
+//
+// Phases: failover, api-load, scale, footprint, webhook, faults. Each writes
+// docs/bench-data/<phase>.json; then docs/benchmarks.md (between the bench
+// markers) and docs/bench-data/failover.svg are regenerated from every result
+// file present, so a --only run refreshes its rows and keeps the others.
+// Progress goes to stderr. Never part of `make test`.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ControlPlane } from '../test/cluster/control-plane.ts';
+import { AGENT_BUNDLE, AGENT_IMAGE } from '../test/cluster/images.ts';
+import { PodRunner, type ImageMap } from '../test/cluster/pod-runner.ts';
+import { grantAgentRole } from '../test/cluster/agent-rbac.ts';
+import { buildClientGoElector } from '../test/helpers/clientgo.ts';
+import { runFailover } from './failover.ts';
+import { runApiLoad } from './api-load.ts';
+import { runScale, buildManyClientGo } from './scale.ts';
+import { runFootprint } from './footprint.ts';
+import { runWebhook } from './webhook.ts';
+import { runFaults } from './faults.ts';
+import { LeaseTap } from './lib/lease-tap.ts';
+import { createNamespace, deleteNamespace } from './lib/groups.ts';
+import { loadavg, machine, versions, writeData, type RunMeta } from './lib/env.ts';
+import { writeReport } from './report.ts';
+import { elapsedS, progress } from './lib/util.ts';
+
+const PHASES = ['failover', 'api-load', 'scale', 'footprint', 'webhook', 'faults'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values } = parseArgs({
+  options: {
+    trials: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    faults: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(
+    'usage: node bench/run.ts [--trials N] [--quick] [--only ' +
+      PHASES.join(',') +
+      '] [--faults N]\n' +
+      '  --trials N   failover trials per side and scenario (default 30; 3 with --quick)\n' +
+      '  --quick      a smoke run of a few minutes: 3 trials, 10 s windows, 50 scale groups, 2 faults\n' +
+      "  --only LIST  run only these phases (the report keeps the other phases' last results)\n" +
+      '  --faults N   faults injected in the fault matrix (default 8; 2 with --quick)\n',
+  );
+  process.exit(0);
+}
+
+const quick = values.quick!;
+const trials = Number(values.trials ?? (quick ? 3 : 30));
+const faults = Number(values.faults ?? (quick ? 2 : 8));
+const only = values.only ? (values.only.split(',').map((s) => s.trim()) as Phase[]) : [...PHASES];
+for (const p of only) {
+  if (!PHASES.includes(p)) {
+    process.stderr.write(`unknown phase "${p}"; phases: ${PHASES.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+if (!Number.isInteger(trials) || trials < 1 || !Number.isInteger(faults) || faults < 0) {
+  process.stderr.write('--trials must be ≥ 1 and --faults ≥ 0\n');
+  process.exit(2);
+}
+const command = ['node bench/run.ts', ...process.argv.slice(2)].join(' ');
+
+/** Windows and sizes: full run and --quick. */
+const plan = {
+  apiWindowS: quick ? 10 : 60,
+  apiSettleS: quick ? 2 : 5,
+  scaleGroups: quick ? 50 : 300,
+  scaleWindowS: quick ? 10 : 60,
+  scaleSettleS: quick ? 3 : 10,
+  // Each takes about a lease duration (15 s): fewer, run beside the crash loops.
+  noReleaseTrials: quick ? 1 : Math.max(3, Math.ceil(trials / 4)),
+  webhookSeconds: quick ? 2 : 10,
+  webhookCreates: quick ? 20 : 200,
+};
+
+async function main(): Promise<void> {
+  progress(
+    `phases: ${only.join(', ')}; trials ${trials}; faults ${faults}${quick ? '; --quick' : ''}; load average ${loadavg()}`,
+  );
+  const work = mkdtempSync(join(tmpdir(), 'le-bench-'));
+  // The agent bundle runs from a directory with no node_modules anywhere above it:
+  // every agent of the benchmark proves the bundle is self-contained.
+  const agentDir = join(work, 'agent');
+  mkdirSync(agentDir);
+  mkdirSync(join(work, 'clientgo'));
+  const isolatedBundle = join(agentDir, 'agent.mjs');
+  copyFileSync(AGENT_BUNDLE, isolatedBundle);
+  const images: ImageMap = {
+    [AGENT_IMAGE]: ({ listenAddress }) => ({
+      command: process.execPath,
+      args: [isolatedBundle],
+      env: { BIND_ADDRESS: listenAddress, NODE_PATH: '' },
+    }),
+  };
+
+  const needsGo = only.some((p) => p === 'failover' || p === 'api-load' || p === 'scale');
+  const goBinary = needsGo ? await buildClientGoElector() : '';
+  const goMany = only.includes('scale') ? await buildManyClientGo() : '';
+  if (needsGo) progress(`client-go elector: ${goBinary}`);
+
+  progress('starting the control plane…');
+  const plane = await ControlPlane.start({ log: (m) => progress(`  ${m}`) });
+  const runner = new PodRunner({
+    connection: plane.connection(),
+    images,
+    nodeName: 'bench-node',
+    // The kubelet's first CrashLoopBackOff step.
+    restartBackoffMs: 10_000,
+    logDir: join(work, 'pods'),
+  });
+  const client = plane.client();
+  const meta = (phaseStart: number, load: string): RunMeta => ({
+    date: new Date().toISOString(),
+    command,
+    quick,
+    trials,
+    machine: machine(),
+    versions: versions(plane.binDir),
+    loadavg: load,
+    seconds: Math.round(elapsedS() - phaseStart),
+  });
+  const failures: string[] = [];
+  try {
+    await runner.start();
+    for (const ns of ['bench-failover', 'bench-api', 'bench-faults']) {
+      await createNamespace(client, ns);
+      await grantAgentRole(client, ns);
+    }
+    const own = (ns: string) => ns.startsWith('bench-');
+
+    for (const phase of only) {
+      const start = elapsedS();
+      const load = loadavg();
+      progress(`=== ${phase} (load average ${load}) ===`);
+      try {
+        let result: unknown;
+        if (phase === 'failover') {
+          const tap = new LeaseTap(client, { namespace: 'bench-failover', own, history: true });
+          await tap.start();
+          try {
+            result = await runFailover({
+              client,
+              runner,
+              tap,
+              goBinary,
+              kubeconfig: plane.kubeconfig,
+              logDir: join(work, 'clientgo'),
+              trials,
+              noReleaseTrials: plan.noReleaseTrials,
+            });
+          } finally {
+            await tap.stop();
+          }
+        } else if (phase === 'api-load') {
+          result = await runApiLoad({
+            client,
+            runner,
+            connection: plane.connection(),
+            goBinary,
+            kubeconfig: plane.kubeconfig,
+            logDir: join(work, 'clientgo'),
+            windowS: plan.apiWindowS,
+            settleS: plan.apiSettleS,
+          });
+        } else if (phase === 'scale') {
+          result = await runScale({
+            client,
+            connection: plane.connection(),
+            kubeconfig: plane.kubeconfig,
+            apiserverPid: plane.state.pids['kube-apiserver']!,
+            goBinary: goMany,
+            groups: plan.scaleGroups,
+            perGroup: 3,
+            windowS: plan.scaleWindowS,
+            settleS: plan.scaleSettleS,
+            logDir: work,
+          });
+        } else if (phase === 'footprint') {
+          result = await runFootprint({ isolatedBundle, bundle: AGENT_BUNDLE });
+        } else if (phase === 'webhook') {
+          result = await runWebhook({
+            client,
+            connection: plane.connection(),
+            caCertPath: plane.caCertPath,
+            caKeyPath: plane.pki.ca.key,
+            planePids: Object.values(plane.state.pids),
+            workDir: work,
+            seconds: plan.webhookSeconds,
+            creates: plan.webhookCreates,
+          });
+        } else if (phase === 'faults') {
+          const tap = new LeaseTap(client, { namespace: 'bench-faults', own, history: true });
+          await tap.start();
+          try {
+            result = await runFaults({ client, runner, tap, faults });
+          } finally {
+            await tap.stop();
+          }
+        }
+        const path = writeData(phase, meta(start, load), result);
+        progress(`${phase} done in ${Math.round(elapsedS() - start)} s → ${path}`);
+      } catch (err) {
+        failures.push(`${phase}: ${(err as Error).stack ?? (err as Error).message}`);
+        progress(`${phase} FAILED: ${(err as Error).stack ?? (err as Error).message}`);
+      }
+    }
+  } finally {
+    progress('stopping the pod runner and the control plane…');
+    for (const ns of ['bench-failover', 'bench-api', 'bench-faults'])
+      await deleteNamespace(client, ns).catch(() => {});
+    await runner.stop().catch(() => {});
+    client.close();
+    await plane.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const written = await writeReport();
+  progress(`wrote ${written.join(', ')}`);
+  progress(`total ${Math.round(elapsedS())} s`);
+  if (failures.length) {
+    process.stderr.write(`\n${failures.length} phase(s) failed:\n${failures.join('\n')}\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
