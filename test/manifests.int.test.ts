@@ -202,8 +202,9 @@ describe('manifests', () => {
       });
       expect(h.matchConditions?.length).toBeGreaterThan(0);
     }
-    expect(hooks[0]?.reinvocationPolicy).toBe('IfNeeded');
-    expect(hooks[1]?.reinvocationPolicy).toBe('IfNeeded');
+    // One call per pod: injection needs nothing from later admission steps.
+    expect(hooks[0]?.reinvocationPolicy).toBe('Never');
+    expect(hooks[1]?.reinvocationPolicy).toBe('Never');
     expect(hooks[2]?.rules?.[0]).toMatchObject({
       apiGroups: ['apps'],
       resources: ['deployments', 'statefulsets'],
