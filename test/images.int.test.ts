@@ -199,7 +199,10 @@ describe('container images: the Dockerfiles’ entrypoints on the bundles', () =
     );
 
     const agent = runImage('agent.Dockerfile', container.args, env);
-    expect(agent.argv.slice(1)).toEqual([expect.stringMatching(/\/app\/agent\.mjs$/)]);
+    expect(agent.argv.slice(1)).toEqual([
+      '--max-semi-space-size=1',
+      expect.stringMatching(/\/app\/agent\.mjs$/),
+    ]);
     const base = `http://127.0.0.1:${port}`;
     const leader = await waitUntil(`agent leads (${agent.output()})`, 30_000, async () => {
       if (agent.proc.exitCode !== null)

@@ -25,7 +25,8 @@ export const localImages: ImageMap = {
   // listens on the pod's own loopback address instead of every address.
   [AGENT_IMAGE]: ({ listenAddress }) => ({
     command: process.execPath,
-    args: [AGENT_BUNDLE],
+    // As agent.Dockerfile's ENTRYPOINT.
+    args: ['--max-semi-space-size=1', AGENT_BUNDLE],
     env: { BIND_ADDRESS: listenAddress },
   }),
 };
