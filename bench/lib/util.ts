@@ -1,8 +1,9 @@
 // Small helpers shared by the benchmarks: sleeping, waiting, statistics,
 // progress lines, and per-process CPU and memory read from /proc.
 import { readFileSync } from 'node:fs';
+import { sleep, waitUntil } from '../../test/helpers/wait.ts';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 /** A uniformly random duration in [min, max) ms (trial start phases). */
 export const jitter = (min: number, max: number) => min + Math.random() * (max - min);
@@ -19,29 +20,14 @@ export function elapsedS(): number {
   return (Date.now() - started) / 1000;
 }
 
-/** Polls `check` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitFor<T>(
+/** Polls `check` every `intervalMs` (25 ms: benchmarks time things) until it is truthy; throws after `timeoutMs`. */
+export function waitFor<T>(
   what: string,
   timeoutMs: number,
   check: () => Promise<T | undefined | false> | T | undefined | false,
   intervalMs = 25,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms: ${what}${last ? ` (${(last as Error).message})` : ''}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
+  return waitUntil(what, timeoutMs, check, intervalMs);
 }
 
 /** Percentile by linear interpolation between closest ranks (p in [0, 100]). */

@@ -4,7 +4,7 @@
 export async function waitUntil<T>(
   what: string,
   timeoutMs: number,
-  check: () => Promise<T | undefined | false>,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
   intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
