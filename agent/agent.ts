@@ -12,6 +12,9 @@ import { LeaseClient } from '../common/lease-client.ts';
 import type { Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 
+/** How long a pod that stopped leading stays unready after its pod shows it as a follower. */
+const FOLLOWER_HOLD_MS = 2_000;
+
 export interface AgentOptions {
   config: AgentConfig;
   connection: KubeConnection;
@@ -29,6 +32,8 @@ export class Agent {
   private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
   private server: Server | undefined;
   private lastSnapshot = '';
+  /** When the pod was confirmed to show this agent as a follower after it led. */
+  private followerSince: number | undefined;
 
   constructor(opts: AgentOptions) {
     const { config, log } = opts;
@@ -105,7 +110,10 @@ export class Agent {
           // Bounded label values: a hand-off names its target only in the log and the Event.
           lostLeader.inc({ ...labels, reason: reason.startsWith('handing over') ? 'handover' : reason });
           // False first: whatever comes next, this pod must stop looking like the leader.
-          void this.writer.set(false);
+          this.followerSince = undefined;
+          void this.writer.set(false).then(() => {
+            if (!this.elector.isLeader()) this.followerSince = Date.now();
+          });
           this.rollout.stop();
           this.event(
             'StoppedLeading',
@@ -187,6 +195,12 @@ export class Agent {
     if (this.elector.isLeader()) return { ok: true, reason: 'holds the lease' };
     if (this.writer.written !== false) {
       return { ok: false, reason: 'does not hold a valid lease and the pod may still show it as leader' };
+    }
+    // A pod that just stopped leading stays unready a little longer: in label routing the
+    // EndpointSlice controller must see the role label change before the kubelet can mark
+    // the pod Ready again (observed: Ready landing 75 ms before the label left the Service).
+    if (this.followerSince !== undefined && Date.now() - this.followerSince < FOLLOWER_HOLD_MS) {
+      return { ok: false, reason: 'stopped leading moments ago' };
     }
     return { ok: true, reason: 'follower; the pod shows it' };
   }

@@ -4,9 +4,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../common/kube-client.ts';
-import { ECHO_IMAGE, localImages } from './cluster/images.ts';
+import { localImages } from './cluster/images.ts';
 import { PodRunner } from './cluster/pod-runner.ts';
-import { grantAgent, injectedTemplate, leaseHolder } from './helpers/election-pods.ts';
+import { echoApp, grantAgent, injectedTemplate, leaseHolder } from './helpers/election-pods.ts';
 import {
   adminClient,
   adminConnection,
@@ -30,17 +30,7 @@ function template(version: string) {
     },
     spec: {
       terminationGracePeriodSeconds: 10,
-      containers: [
-        {
-          name: 'app',
-          image: ECHO_IMAGE,
-          env: [
-            { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'VERSION', value: version },
-          ],
-          ports: [{ containerPort: 8080 }],
-        },
-      ],
+      containers: [echoApp(version)],
     },
   });
 }

@@ -13,9 +13,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PATCH, type KubeClient } from '../../common/kube-client.ts';
 import { restartApiserverOf } from '../cluster/control-plane.ts';
-import { ECHO_IMAGE } from '../cluster/images.ts';
 import { LocalSetup } from '../cluster/local-setup.ts';
-import { leaseHolder } from '../helpers/election-pods.ts';
+import { echoApp, leaseHolder } from '../helpers/election-pods.ts';
 import {
   adminClient,
   adminConnection,
@@ -75,17 +74,7 @@ function deployment(routing: 'readiness-gate' | 'label', version = '1') {
         metadata: { labels: { app: 'web' } },
         spec: {
           terminationGracePeriodSeconds: 10,
-          containers: [
-            {
-              name: 'app',
-              image: ECHO_IMAGE,
-              env: [
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'VERSION', value: version },
-              ],
-              ports: [{ containerPort: 8080 }],
-            },
-          ],
+          containers: [echoApp(version)],
         },
       },
     },

@@ -1,7 +1,7 @@
 // Helpers for tests of elected pods: the agent's RBAC in a namespace, pods built
 // by the real injection function, and reading each agent's /leader.
 import jsonpatch from 'fast-json-patch';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../../common/kube-client.ts';
 import { injectPod } from '../../webhook/injection-patch.ts';
 import { AGENT_IMAGE, ECHO_IMAGE } from '../cluster/images.ts';
@@ -11,6 +11,19 @@ import type { LeaderSnapshot } from '../../agent/server.ts';
 
 /** Creates the agent ClusterRole from manifests/ (once) and binds it in `ns`, as the reconciler would. */
 export const grantAgent = grantAgentRole;
+
+/** The app container of test pods: the echo server, answering with its pod name on 8080. */
+export function echoApp(version?: string): V1Container {
+  return {
+    name: 'app',
+    image: ECHO_IMAGE,
+    env: [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ...(version ? [{ name: 'VERSION', value: version }] : []),
+    ],
+    ports: [{ containerPort: 8080 }],
+  };
+}
 
 export interface ElectedPodOptions {
   leaseName: string;
@@ -37,14 +50,7 @@ export function electedPod(name: string, opts: ElectedPodOptions): V1Pod {
     },
     spec: {
       terminationGracePeriodSeconds: 10,
-      containers: [
-        {
-          name: 'app',
-          image: ECHO_IMAGE,
-          env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-          ports: [{ containerPort: 8080 }],
-        },
-      ],
+      containers: [echoApp()],
     },
   };
   const result = injectPod(pod, { namespaceOptIn: false, config: { agentImage: AGENT_IMAGE } });
