@@ -381,8 +381,11 @@ describe('wire compatibility with client-go leaderelection on one Lease', () => 
     const holders: string[] = [];
     for (const v of history) if (v.holder !== '' && v.holder !== holders.at(-1)) holders.push(v.holder);
     expect(holders).toHaveLength(1 + handovers.length);
-    // Each of them led, in that order, and only the last still leads.
-    expect(intervals.map((i) => i.who)).toEqual(holders);
+    // Each of them led, in that order, and only the last still leads. A holder may step down and
+    // resume within its own term (a stall makes our agent re-verify with a renew before it leads
+    // again): consecutive intervals of one holder are one term.
+    const terms = intervals.map((i) => i.who).filter((who, k, all) => k === 0 || who !== all[k - 1]);
+    expect(terms).toEqual(holders);
     expect(intervals.slice(0, -1).every((i) => Number.isFinite(i.end))).toBe(true);
     expect(intervals.at(-1)!.end).toBe(Number.POSITIVE_INFINITY);
 
