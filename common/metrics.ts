@@ -18,15 +18,23 @@ interface Metric {
   render(): string[];
 }
 
-export class Counter implements Metric {
-  readonly type = 'counter';
-  private readonly values = new Map<string, number>();
+/** One number per label set: what counters and gauges share. */
+abstract class Scalar implements Metric {
+  abstract readonly type: 'counter' | 'gauge';
+  protected readonly values = new Map<string, number>();
   readonly name: string;
   readonly help: string;
   constructor(name: string, help: string) {
     this.name = name;
     this.help = help;
   }
+  render(): string[] {
+    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
+  }
+}
+
+export class Counter extends Scalar {
+  readonly type = 'counter';
   inc(labels: Labels = {}, by = 1): void {
     const k = labelKey(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
@@ -34,28 +42,15 @@ export class Counter implements Metric {
   get(labels: Labels = {}): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }
-  render(): string[] {
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
-  }
 }
 
-export class Gauge implements Metric {
+export class Gauge extends Scalar {
   readonly type = 'gauge';
-  private readonly values = new Map<string, number>();
-  readonly name: string;
-  readonly help: string;
-  constructor(name: string, help: string) {
-    this.name = name;
-    this.help = help;
-  }
   set(labels: Labels, value: number): void {
     this.values.set(labelKey(labels), value);
   }
   get(labels: Labels = {}): number | undefined {
     return this.values.get(labelKey(labels));
-  }
-  render(): string[] {
-    return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ''} ${v}`);
   }
 }
 

@@ -358,13 +358,6 @@ export class ControlPlane {
     this.log(`kube-apiserver ready at ${this.server}`);
   }
 
-  /** Stops kube-apiserver (SIGTERM) and starts it again on the same port; for fault tests. */
-  async restartApiserver(downMs = 0): Promise<void> {
-    await this.stopProcess('kube-apiserver', 'SIGTERM', 20_000);
-    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    await this.launchApiserver();
-  }
-
   private async startControllerManager(): Promise<void> {
     const kcmKubeconfig = join(this.dir, 'kcm.kubeconfig');
     this.spawnLogged('kube-controller-manager', [
@@ -418,21 +411,6 @@ export class ControlPlane {
 
   private killAllSync(): void {
     for (const pid of Object.values(this.state.pids)) if (pid > 0) killTree(pid);
-  }
-
-  /** Resident memory of the plane's processes, in bytes, from /proc. */
-  memory(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [name, child] of this.procs) {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        out[name] = kb * 1024;
-      } catch {
-        out[name] = 0;
-      }
-    }
-    return out;
   }
 
   /** Stops everything this plane started (reverse order) and removes its files. */

@@ -1,7 +1,7 @@
 // The control plane's PKI, made with openssl: a cluster CA, serving and client
 // certificates signed by it, and the service-account signing key.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 function openssl(args: string[], cwd: string): void {
@@ -123,8 +123,4 @@ export function createPki(dir: string): Pki {
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPub: join(dir, 'sa.pub'),
   };
-}
-
-export function readPem(path: string): string {
-  return readFileSync(path, 'utf8');
 }

@@ -90,8 +90,6 @@ export interface RunningPod {
   terminating: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function podKey(ns: string, name: string): string {
   return `${ns}/${name}`;
 }
@@ -235,7 +233,7 @@ export class PodRunner {
     let running = this.pods.get(key);
     if (running && running.uid !== pod.metadata?.uid) {
       // Same name, new pod (StatefulSet): the old one is gone.
-      void this.stopPod(running, 0);
+      void this.stopPod(running);
       running = undefined;
     }
     if (!running) {
@@ -261,7 +259,7 @@ export class PodRunner {
   private forget(pod: V1Pod): void {
     const key = podKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
     const running = this.pods.get(key);
-    if (running && running.uid === pod.metadata?.uid) void this.stopPod(running, 0);
+    if (running && running.uid === pod.metadata?.uid) void this.stopPod(running);
   }
 
   private async bind(pod: V1Pod): Promise<void> {
@@ -637,7 +635,7 @@ export class PodRunner {
     const sidecars = [...running.containers.values()].filter((c) => c.sidecar).reverse();
     await this.stopContainers(apps, deadline);
     await this.stopContainers(sidecars, deadline);
-    await this.stopPod(running, 0);
+    await this.stopPod(running);
     await this.finishDeletion(running.last);
   }
 
@@ -679,7 +677,7 @@ export class PodRunner {
   }
 
   /** Kills a pod's processes and frees its address and relay. */
-  private async stopPod(running: RunningPod, _graceSeconds: number): Promise<void> {
+  private async stopPod(running: RunningPod): Promise<void> {
     const key = podKey(running.namespace, running.name);
     if (this.pods.get(key) === running) this.pods.delete(key);
     running.terminating = true;
@@ -699,10 +697,9 @@ export class PodRunner {
   async stop(): Promise<void> {
     this.abort.abort();
     clearInterval(this.resyncTimer);
-    await Promise.all([...this.pods.values()].map((p) => this.stopPod(p, 0)));
+    await Promise.all([...this.pods.values()].map((p) => this.stopPod(p)));
     await this.watchDone;
     this.client.close();
     if (!this.opts.logDir) rmSync(this.baseDir, { recursive: true, force: true });
-    await sleep(0);
   }
 }
