@@ -43,18 +43,18 @@ test-integration: deps build binaries
 
 ## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl and the client-go elector once (cached)
 binaries:
-	bash test/cluster/build-binaries.sh >/dev/null
-	bash test/clientgo/build.sh >/dev/null
+	bash local-cluster/control-plane/build-binaries.sh >/dev/null
+	bash local-cluster/clientgo/build.sh >/dev/null
 
 ## cluster-up: a control plane left running, with an admin kubeconfig for kubectl
 cluster-up: deps build binaries
-	node test/cluster/cli.ts up --dir $(CLUSTER_DIR)
+	node local-cluster/cli.ts up --dir $(CLUSTER_DIR)
 
 cluster-down: deps
-	node test/cluster/cli.ts down --dir $(CLUSTER_DIR)
+	node local-cluster/cli.ts down --dir $(CLUSTER_DIR)
 
 demo: deps build binaries
-	node test/cluster/cli.ts demo
+	node local-cluster/cli.ts demo
 
 bench: deps build binaries
 	node bench/run.ts
@@ -84,9 +84,9 @@ lint-docker: deps
 
 ## lint-shell: bash -n and shellcheck on every shell script
 lint-shell:
-	for f in scripts/*.sh test/cluster/*.sh test/clientgo/*.sh .ci/run; do bash -n $$f || exit 1; done
+	for f in scripts/*.sh local-cluster/control-plane/*.sh local-cluster/clientgo/*.sh .ci/run; do bash -n $$f || exit 1; done
 	@command -v shellcheck >/dev/null || { echo "shellcheck is not installed: apt-get install -y shellcheck" >&2; exit 1; }
-	shellcheck scripts/*.sh test/cluster/*.sh test/clientgo/*.sh .ci/run
+	shellcheck scripts/*.sh local-cluster/control-plane/*.sh local-cluster/clientgo/*.sh .ci/run
 
 ## deploy: install into the cluster of the current kubeconfig (cert-manager must be there)
 deploy:
@@ -112,4 +112,4 @@ docs: deps
 
 ## status: election groups of the current cluster (ARGS='-n NAMESPACE' or '-o json')
 status: deps
-	node webhook/status-cli.ts status $(or $(ARGS),-A)
+	node webhook/cli/status.ts status $(or $(ARGS),-A)

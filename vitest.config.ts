@@ -15,7 +15,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.int.test.ts'],
           // One control plane per run, shared by every integration file.
-          globalSetup: ['test/cluster/global-setup.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Two cores: run files one after another so timing bounds stay honest.

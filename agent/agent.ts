@@ -5,10 +5,10 @@ import type { AgentConfig } from './config.ts';
 import { createAgentServer, type AgentView, type Check, type LeaderSnapshot } from './server.ts';
 import { ReadinessWriter } from './readiness-writer.ts';
 import { RolloutWatcher } from './handoff.ts';
-import { Elector } from '../common/elector.ts';
-import { KubeClient } from '../common/kube-client.ts';
-import type { KubeConnection } from '../common/kubeconfig.ts';
-import { LeaseClient } from '../common/lease-client.ts';
+import { Elector } from '../common/election/elector.ts';
+import { KubeClient } from '../common/kube/kube-client.ts';
+import type { KubeConnection } from '../common/kube/kubeconfig.ts';
+import { LeaseClient } from '../common/election/lease-client.ts';
 import type { Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 

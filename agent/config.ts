@@ -2,7 +2,7 @@
 // from the pod's annotations and the downward API). Every missing or invalid
 // value is reported at once, naming the variable, the value and the rule.
 import { parseGoDuration } from '../common/annotations.ts';
-import { validateTimings, type Timings } from '../common/election.ts';
+import { validateTimings, type Timings } from '../common/election/election.ts';
 
 export type Routing = 'readiness-gate' | 'label';
 

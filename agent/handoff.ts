@@ -6,8 +6,8 @@
 // rollout proceeds with a graceful, sub-second switch.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION, LABEL_INJECTED } from '../common/annotations.ts';
-import type { KubeClient } from '../common/kube-client.ts';
-import { listWatch } from '../common/list-watch.ts';
+import type { KubeClient } from '../common/kube/kube-client.ts';
+import { listWatch } from '../common/kube/list-watch.ts';
 import type { Logger } from '../common/logger.ts';
 
 export interface GroupPod {

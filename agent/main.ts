@@ -2,7 +2,7 @@
 // run until SIGTERM/SIGINT, which release the Lease and exit 0.
 import { Agent } from './agent.ts';
 import { ConfigError, loadAgentConfig } from './config.ts';
-import { KubeConfigError, loadConnection } from '../common/kubeconfig.ts';
+import { KubeConfigError, loadConnection } from '../common/kube/kubeconfig.ts';
 import { createLogger } from '../common/logger.ts';
 
 async function main(): Promise<void> {

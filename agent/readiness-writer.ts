@@ -3,8 +3,8 @@
 // as the label `leader-election/role` (label routing). Latest intent wins; writes
 // are serialized and retried with backoff; nothing is written when nothing changed.
 import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
-import { ApiError, PATCH, type KubeClient } from '../common/kube-client.ts';
-import { abortableSleep } from '../common/list-watch.ts';
+import { ApiError, PATCH, type KubeClient } from '../common/kube/kube-client.ts';
+import { abortableSleep } from '../common/kube/list-watch.ts';
 import { CONDITION_LEADER, LABEL_ROLE } from '../common/annotations.ts';
 import type { Logger } from '../common/logger.ts';
 

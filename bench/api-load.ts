@@ -11,15 +11,15 @@
 //
 // The same windows give the agents' idle footprint (CPU over the window,
 // anonymous memory and RSS at its end), and the client-go processes' for comparison.
-import type { KubeClient } from '../common/kube-client.ts';
-import type { KubeConnection } from '../common/kubeconfig.ts';
-import type { PodRunner } from '../test/cluster/pod-runner.ts';
+import type { KubeClient } from '../common/kube/kube-client.ts';
+import type { KubeConnection } from '../common/kube/kubeconfig.ts';
+import type { PodRunner } from '../local-cluster/node/pod-runner.ts';
 import { diff, openWatches, requestsByVerb, scrape, type Sample } from './lib/apiserver-metrics.ts';
 import { DEFAULTS, GoGroup, OurGroup, timingsLabel } from './lib/groups.ts';
 import { LeaseTap } from './lib/lease-tap.ts';
 import { cpuMs, memory, progress, sleep, type MemSample } from './lib/util.ts';
 
-/** Our agents' watch timeout (common/lease-client.ts, agent/handoff.ts use listWatch's 300 s). */
+/** Our agents' watch timeout (common/election/lease-client.ts, agent/handoff.ts use listWatch's 300 s). */
 export const WATCH_TIMEOUT_S = 300;
 
 export interface ProcessFootprint {

@@ -10,10 +10,10 @@
 // SIGTERM: stops every elector (no release) and exits 0.
 import { parseArgs } from 'node:util';
 import { parseGoDuration } from '../common/annotations.ts';
-import { Elector } from '../common/elector.ts';
-import { KubeClient } from '../common/kube-client.ts';
-import { connectionFromKubeconfig } from '../common/kubeconfig.ts';
-import { LeaseClient } from '../common/lease-client.ts';
+import { Elector } from '../common/election/elector.ts';
+import { KubeClient } from '../common/kube/kube-client.ts';
+import { connectionFromKubeconfig } from '../common/kube/kubeconfig.ts';
+import { LeaseClient } from '../common/election/lease-client.ts';
 import { createLogger, silentLogger } from '../common/logger.ts';
 
 const { values } = parseArgs({

@@ -18,11 +18,11 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import type { KubeClient } from '../common/kube-client.ts';
-import type { KubeConnection } from '../common/kubeconfig.ts';
-import { freePort, repoRoot } from '../test/cluster/control-plane.ts';
-import { issueCert } from '../test/cluster/pki.ts';
-import { AGENT_IMAGE } from '../test/cluster/images.ts';
+import type { KubeClient } from '../common/kube/kube-client.ts';
+import type { KubeConnection } from '../common/kube/kubeconfig.ts';
+import { freePort, repoRoot } from '../local-cluster/control-plane/control-plane.ts';
+import { issueCert } from '../local-cluster/control-plane/pki.ts';
+import { AGENT_IMAGE } from '../local-cluster/node/images.ts';
 import { bucketQuantile, histogram, histogramDiff, scrape, type Histogram } from './lib/apiserver-metrics.ts';
 import { createNamespace, deleteNamespace } from './lib/groups.ts';
 import { cpuMs, progress, sleep, summarize, waitFor, type Summary } from './lib/util.ts';
@@ -163,7 +163,7 @@ function hasTaskset(): boolean {
 
 export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResult> {
   const bundle = join(repoRoot, 'dist/webhook.mjs');
-  for (const f of ['webhook/server.ts', 'webhook/main.ts']) {
+  for (const f of ['webhook/admission/server.ts', 'webhook/main.ts']) {
     if (!existsSync(join(repoRoot, f))) return { available: false, reason: `${f} does not exist` };
   }
   if (!existsSync(bundle)) return { available: false, reason: 'dist/webhook.mjs is not built (make build)' };

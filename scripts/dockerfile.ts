@@ -1,7 +1,7 @@
 // A small Dockerfile reader, enough for our own checks: parser directives, comments,
 // line continuations, build stages and their instructions, and the exec form of
 // ENTRYPOINT/CMD. Used by scripts/lint-dockerfiles.ts (the project's rules) and by
-// test/images.int.test.ts (which runs the final stage's ENTRYPOINT + CMD on the bundle).
+// test/integration/images.int.test.ts (which runs the final stage's ENTRYPOINT + CMD on the bundle).
 // Dockerfile syntax: https://docs.docker.com/reference/dockerfile/
 
 export interface Instruction {

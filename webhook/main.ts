@@ -11,27 +11,27 @@
 import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { Elector } from '../common/elector.ts';
-import { KubeClient } from '../common/kube-client.ts';
+import { Elector } from '../common/election/elector.ts';
+import { KubeClient } from '../common/kube/kube-client.ts';
 import {
   connectionFromKubeconfig,
   inClusterConnection,
   KubeConfigError,
   type KubeConnection,
-} from '../common/kubeconfig.ts';
-import { LeaseClient } from '../common/lease-client.ts';
+} from '../common/kube/kubeconfig.ts';
+import { LeaseClient } from '../common/election/lease-client.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
-import { CertReloader } from './cert-reloader.ts';
+import { CertReloader } from './tls/cert-reloader.ts';
 import { ConfigError, parseWebhookArgs, type WebhookFlags } from './config.ts';
-import { RbacReconciler } from './rbac-reconciler.ts';
+import { RbacReconciler } from './rbac/reconciler.ts';
 import {
   buildHealthServer,
   buildWebhookServer,
   TLS_MIN_VERSION,
   WebhookHealth,
   type WebhookApp,
-} from './server.ts';
+} from './admission/server.ts';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 export const DEFAULT_NAMESPACE = 'leader-election-system';

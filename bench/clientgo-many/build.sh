@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the many-electors client-go program (bench/clientgo-many) once into the
 # cache dir, named by a hash of its sources, and prints the binary's path. Like
-# test/clientgo/build.sh: go.sum is complete, the build reads only the module cache.
+# local-cluster/clientgo/build.sh: go.sum is complete, the build reads only the module cache.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

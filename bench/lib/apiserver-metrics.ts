@@ -2,7 +2,7 @@
 // counters by resource and verb, long-running request gauges, and the
 // admission-webhook latency histogram, with differences between two scrapes.
 import https from 'node:https';
-import type { KubeConnection } from '../../common/kubeconfig.ts';
+import type { KubeConnection } from '../../common/kube/kubeconfig.ts';
 
 export interface Sample {
   name: string;

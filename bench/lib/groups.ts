@@ -2,17 +2,17 @@
 // - OurGroup: a Deployment whose pod template is injected by the webhook's own
 //   injection function (injectedTemplate), run by the pod runner, so every agent
 //   is the production bundle in a real process with its pod's own token; plus a
-//   Service, and optionally an Observer (test/e2e/observer.ts).
-// - GoGroup: client-go electors (test/clientgo, k8s.io/client-go v0.36.3
+//   Service, and optionally an Observer (local-cluster/observe/observer.ts).
+// - GoGroup: client-go electors (local-cluster/clientgo, k8s.io/client-go v0.36.3
 //   leaderelection with a LeaseLock), each a process, on one Lease.
 import { readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
-import { ApiError, type KubeClient } from '../../common/kube-client.ts';
-import type { PodRunner, RunningPod } from '../../test/cluster/pod-runner.ts';
-import { agentLeader, injectedTemplate } from '../../test/helpers/election-pods.ts';
-import { GoElector } from '../../test/helpers/clientgo.ts';
-import { parseLogTime } from '../../test/helpers/leadership.ts';
-import { Observer } from '../../test/e2e/observer.ts';
+import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
+import type { PodRunner, RunningPod } from '../../local-cluster/node/pod-runner.ts';
+import { agentLeader, injectedTemplate } from '../../local-cluster/product/election-pods.ts';
+import { GoElector } from '../../local-cluster/clientgo/clientgo.ts';
+import { parseLogTime } from '../../local-cluster/observe/leadership.ts';
+import { Observer } from '../../local-cluster/observe/observer.ts';
 import type { LeaseTap } from './lease-tap.ts';
 import { progress, sleep, waitFor } from './util.ts';
 

@@ -2,8 +2,8 @@
 // clock of the failover benchmarks (new holder seen), the leader's last renew
 // before a crash, and the count of lease writes made by others (kube-apiserver's
 // own identity Lease) to subtract from the API-load windows.
-import type { KubeClient } from '../../common/kube-client.ts';
-import { listWatch } from '../../common/list-watch.ts';
+import type { KubeClient } from '../../common/kube/kube-client.ts';
+import { listWatch } from '../../common/kube/list-watch.ts';
 
 interface RawLease {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };

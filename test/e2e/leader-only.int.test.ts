@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PATCH, type KubeClient } from '../../common/kube-client.ts';
-import { restartApiserverOf } from '../cluster/control-plane.ts';
-import { LocalSetup } from '../cluster/local-setup.ts';
-import { echoApp, leaseHolder } from '../helpers/election-pods.ts';
+import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
+import { restartApiserverOf } from '../../local-cluster/control-plane/control-plane.ts';
+import { LocalSetup } from '../../local-cluster/product/local-setup.ts';
+import { echoApp, leaseHolder } from '../../local-cluster/product/election-pods.ts';
 import {
   adminClient,
   adminConnection,
@@ -23,8 +23,8 @@ import {
   sleep,
   waitUntil,
 } from '../helpers/kube.ts';
-import { Observer } from './observer.ts';
-import { TrafficChecker } from './traffic-checker.ts';
+import { Observer } from '../../local-cluster/observe/observer.ts';
+import { TrafficChecker } from '../../local-cluster/observe/traffic-checker.ts';
 
 const LEASE_MS = 6000;
 

@@ -1,11 +1,11 @@
 // Helpers for integration tests: an admin client on the shared control plane, a
 // namespace of the test's own, and polling with a bound.
 import { inject } from 'vitest';
-import { ApiError, KubeClient } from '../../common/kube-client.ts';
-import { connectionFromKubeconfig, type KubeConnection } from '../../common/kubeconfig.ts';
-import { waitUntil } from './wait.ts';
+import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
+import { connectionFromKubeconfig, type KubeConnection } from '../../common/kube/kubeconfig.ts';
+import { waitUntil } from '../../local-cluster/wait.ts';
 
-export { sleep, waitUntil } from './wait.ts';
+export { sleep, waitUntil } from '../../local-cluster/wait.ts';
 
 export function adminConnection(): KubeConnection {
   return connectionFromKubeconfig(inject('kubeconfig'));

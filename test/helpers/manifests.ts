@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import type { KubeClient } from '../../common/kube-client.ts';
-import { buildBinaries, repoRoot } from '../cluster/control-plane.ts';
-import { waitUntil } from './wait.ts';
+import type { KubeClient } from '../../common/kube/kube-client.ts';
+import { buildBinaries, repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
+import { waitUntil } from '../../local-cluster/wait.ts';
 
 export const MANIFESTS_DIR = join(repoRoot, 'manifests');
 export const BASE_DIR = join(MANIFESTS_DIR, 'base');

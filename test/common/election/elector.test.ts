@@ -1,0 +1,309 @@
+// The elector runtime with an in-memory Lease store and fake timers: the
+// request flow around the pure state machine (renew fallback on 409, release,
+// fencing timer, stall detection), with no real sleeps.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Elector, type Clock } from '../../../common/election/elector.ts';
+import type { LeaseRecord, Timings } from '../../../common/election/election.ts';
+import { ApiError } from '../../../common/kube/kube-client.ts';
+import type { Lease, LeaseClient, ObservedLease } from '../../../common/election/lease-client.ts';
+import { silentLogger } from '../../../common/logger.ts';
+
+const timings: Timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+/** A Lease store with resourceVersion checks, like the API server's optimistic concurrency. */
+class FakeLeases {
+  rv = 0;
+  record: LeaseRecord | undefined;
+  calls: string[] = [];
+  /** Fail the next requests of a verb: an ApiError or 'hang' (never answers). */
+  failures: { verb: string; error: Error | 'hang' }[] = [];
+  watchers: ((l: ObservedLease | 'absent') => void)[] = [];
+
+  private fail(verb: string): Promise<never> | undefined {
+    const i = this.failures.findIndex((f) => f.verb === verb);
+    if (i < 0) return undefined;
+    const [f] = this.failures.splice(i, 1);
+    return f!.error === 'hang' ? new Promise<never>(() => {}) : Promise.reject(f!.error);
+  }
+
+  private observed(): ObservedLease {
+    const lease: Lease = { metadata: { name: 'l', resourceVersion: String(this.rv) }, spec: {} };
+    return { record: { ...this.record! }, resourceVersion: String(this.rv), lease };
+  }
+
+  /** Someone else writes the Lease (another candidate, or a person). */
+  write(record: LeaseRecord): void {
+    this.record = record;
+    this.rv++;
+    for (const w of this.watchers) w(this.observed());
+  }
+
+  client(): LeaseClient {
+    const api = {
+      get: async () => {
+        this.calls.push('get');
+        const f = this.fail('get');
+        if (f) return f;
+        return this.record ? this.observed() : 'absent';
+      },
+      create: async (record: LeaseRecord) => {
+        this.calls.push('create');
+        const f = this.fail('create');
+        if (f) return f;
+        if (this.record) throw new ApiError(409, 'AlreadyExists', 'exists');
+        this.write(record);
+        return this.observed();
+      },
+      update: async (record: LeaseRecord, _cached: Lease, resourceVersion: string) => {
+        this.calls.push('update');
+        const f = this.fail('update');
+        if (f) return f;
+        if (resourceVersion !== String(this.rv)) throw new ApiError(409, 'Conflict', 'stale');
+        this.write(record);
+        return this.observed();
+      },
+      watch: (onChange: (l: ObservedLease | 'absent') => void, signal: AbortSignal) => {
+        this.watchers.push(onChange);
+        return new Promise<void>((r) => signal.addEventListener('abort', () => r()));
+      },
+    };
+    // The elector uses these four methods only.
+    return api as unknown as LeaseClient;
+  }
+}
+
+const clock: Clock = { now: () => Date.now(), wall: () => new Date() };
+
+function elector(store: FakeLeases, identity = 'me', events: string[] = []): Elector {
+  return new Elector({
+    identity,
+    timings,
+    leases: store.client(),
+    log: silentLogger(),
+    clock,
+    callbacks: {
+      onStartedLeading: () => events.push('started'),
+      onStoppedLeading: (reason) => events.push(`stopped: ${reason}`),
+    },
+  });
+}
+
+describe('Elector', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-11-22T00:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('creates an absent Lease, leads, and renews every retry period with one update each', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.calls).toEqual(['get', 'create']);
+    expect(e.isLeader()).toBe(true);
+    expect(events).toEqual(['started']);
+    store.calls = [];
+    await vi.advanceTimersByTimeAsync(10 * timings.retryPeriodMs);
+    // No get before a renew: one update from the cached object, every retry period.
+    expect(store.calls).toEqual(Array(10).fill('update'));
+    expect(store.record?.holderIdentity).toBe('me');
+    await e.stop({ release: false });
+  });
+
+  it('falls back to get + update when a renew meets a 409 but the Lease still holds our record', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    // Someone bumps the resourceVersion without changing the record (e.g. a label edit),
+    // and our watch has not shown it yet.
+    store.rv++;
+    store.calls = [];
+    await vi.advanceTimersByTimeAsync(timings.retryPeriodMs);
+    expect(store.calls).toEqual(['update', 'get', 'update']);
+    expect(e.isLeader()).toBe(true);
+    expect(events).toEqual(['started']);
+    await e.stop({ release: false });
+  });
+
+  it('stops leading on a 409 when someone else holds the Lease', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    store.watchers = []; // the watch misses it
+    store.rv++;
+    store.record = { ...store.record!, holderIdentity: 'other', leaseTransitions: 1 };
+    await vi.advanceTimersByTimeAsync(timings.retryPeriodMs);
+    expect(e.isLeader()).toBe(false);
+    expect(events).toEqual(['started', 'stopped: lease lost']);
+    await e.stop({ release: false });
+  });
+
+  it('stops leading exactly at the renew deadline when renews hang, with no API answer', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    const sentAt = Date.now() - 1;
+    store.failures.push({ verb: 'update', error: 'hang' });
+    await vi.advanceTimersByTimeAsync(timings.renewDeadlineMs - 10);
+    expect(e.isLeader()).toBe(true);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(timings.renewDeadlineMs);
+    expect(e.isLeader()).toBe(false);
+    expect(events).toEqual(['started', 'stopped: renew deadline passed']);
+    // stop() waits (bounded) for the hung request before it returns.
+    const stopped = e.stop({ release: false });
+    await vi.advanceTimersByTimeAsync(timings.renewDeadlineMs + 10);
+    await stopped;
+  });
+
+  it('takes a released Lease at once when the watch shows it', async () => {
+    const store = new FakeLeases();
+    store.write({
+      holderIdentity: 'other',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 4,
+      renewTime: 'x',
+      acquireTime: 'x',
+    });
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(e.isLeader()).toBe(false);
+    expect(e.snapshot().leader).toBe('other');
+    store.calls = [];
+    store.write({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      leaseTransitions: 4,
+      renewTime: 'y',
+      acquireTime: 'y',
+    });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.calls).toEqual(['update']);
+    expect(e.isLeader()).toBe(true);
+    expect(store.record?.leaseTransitions).toBe(5);
+    await e.stop({ release: false });
+  });
+
+  it('on stop: stops leading first, runs beforeRelease, then releases with an empty holder', async () => {
+    const store = new FakeLeases();
+    const order: string[] = [];
+    const e = new Elector({
+      identity: 'me',
+      timings,
+      leases: store.client(),
+      log: silentLogger(),
+      clock,
+      callbacks: {
+        onStoppedLeading: () => order.push(`stopped leading (holder ${store.record?.holderIdentity})`),
+      },
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    const transitions = store.record!.leaseTransitions;
+    await e.stop({
+      release: true,
+      beforeRelease: async () => {
+        order.push(`before release (leader ${e.isLeader()})`);
+      },
+    });
+    expect(order).toEqual(['stopped leading (holder me)', 'before release (leader false)']);
+    expect(store.record).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      leaseTransitions: transitions,
+    });
+  });
+
+  it('hands over: stops leading, writes False first, releases reserved for the target, stays a candidate', async () => {
+    const store = new FakeLeases();
+    const order: string[] = [];
+    const e = new Elector({
+      identity: 'me',
+      timings,
+      leases: store.client(),
+      log: silentLogger(),
+      clock,
+      callbacks: { onStoppedLeading: (reason) => order.push(`stopped: ${reason}`) },
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    const done = await e.handOff('next', async () => {
+      order.push(`gate False while leader=${e.isLeader()}`);
+    });
+    expect(done).toBe(true);
+    expect(order).toEqual(['stopped: handing over to next', 'gate False while leader=false']);
+    expect(store.record).toMatchObject({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      preferredHolder: 'next',
+    });
+    // The target takes it; we remain a follower that knows the new leader.
+    store.write({
+      holderIdentity: 'next',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+      renewTime: 'z',
+      acquireTime: 'z',
+    });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(e.isLeader()).toBe(false);
+    expect(e.snapshot().leader).toBe('next');
+    expect(store.record?.holderIdentity).toBe('next');
+    await e.stop({ release: false });
+  });
+
+  it('does not report leadership after an event-loop stall until a renew succeeds', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    // A 3 s pause: shorter than the renew deadline, but the loop saw nothing happen meanwhile.
+    vi.setSystemTime(Date.now() + 3_000);
+    store.calls = [];
+    await vi.advanceTimersByTimeAsync(300);
+    // It dropped leadership on noticing the stall and took it back only with a successful renew.
+    expect(events).toEqual(['started', 'stopped: process was paused', 'started']);
+    expect(store.calls[0]).toBe('update');
+    expect(e.isLeader()).toBe(true);
+    await e.stop({ release: false });
+  });
+
+  it('after a stall, stays a follower while the re-verifying renew does not succeed', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    vi.setSystemTime(Date.now() + 3_000);
+    store.failures.push({ verb: 'update', error: 'hang' });
+    await vi.advanceTimersByTimeAsync(300);
+    expect(e.isLeader()).toBe(false);
+    expect(events).toEqual(['started', 'stopped: process was paused']);
+    const stopped = e.stop({ release: false });
+    await vi.advanceTimersByTimeAsync(timings.renewDeadlineMs + 10);
+    await stopped;
+  });
+
+  it('is healthy while the API server is down: requests fail, the loop goes on', async () => {
+    const store = new FakeLeases();
+    const e = elector(store, 'me');
+    for (let i = 0; i < 50; i++)
+      store.failures.push({ verb: 'get', error: new ApiError(0, 'Transport', 'connection refused') });
+    e.start();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(e.loopAgeMs()).toBeLessThan(timings.retryPeriodMs + 1);
+    expect(store.calls.filter((c) => c === 'get').length).toBeGreaterThan(10);
+    await e.stop({ release: false });
+  });
+});

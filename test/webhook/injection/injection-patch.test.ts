@@ -1,0 +1,960 @@
+// Unit tests of the webhook's pure injection. Every patch is checked by APPLYING it
+// (fast-json-patch, with validation) to the raw object and looking at the result, so the
+// tests hold for what the API server will do, not for the shape of the operations.
+import jsonpatch from 'fast-json-patch';
+import { describe, expect, it } from 'vitest';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../../common/annotations.ts';
+import {
+  agentContainer,
+  escapeJsonPointer,
+  injectPod,
+  injectWorkload,
+  type InjectionResult,
+  type JsonPatchOp,
+  type PodContext,
+  type WebhookConfig,
+} from '../../../webhook/injection/injection-patch.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are raw JSON, built and read freely
+type Raw = any;
+
+const A = ANNOTATION;
+const IMAGE = 'registry.example/leader-election-agent:0.1.0';
+const CONFIG: WebhookConfig = { agentImage: IMAGE };
+const CTX: PodContext = { namespaceOptIn: false, namespace: 'shop', config: CONFIG };
+const GATE = { conditionType: CONDITION_LEADER };
+const AGENT = 'leader-election-agent';
+
+function apply(doc: unknown, patch: JsonPatchOp[]): Raw {
+  return jsonpatch.applyPatch(structuredClone(doc), patch, true).newDocument;
+}
+
+/** A pod as a Deployment's ReplicaSet creates it: generateName only, no name, no namespace. */
+function deploymentPod(mutate?: (p: Raw) => void): Raw {
+  const p: Raw = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: 'web-7d9f8b6c5d-',
+      labels: { app: 'web', 'pod-template-hash': '7d9f8b6c5d' },
+      annotations: { [A.enabled]: 'true' },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: 'web-7d9f8b6c5d',
+          uid: '11111111-2222-3333-4444-555555555555',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ name: 'http', containerPort: 8080 }] }],
+    },
+  };
+  mutate?.(p);
+  return p;
+}
+
+function expectPatch(r: InjectionResult): { patch: JsonPatchOp[]; warnings: string[] } {
+  if (r.kind !== 'patch') throw new Error(`expected a patch, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+function expectDeny(r: InjectionResult): string {
+  if (r.kind !== 'deny') throw new Error(`expected a denial, got ${JSON.stringify(r)}`);
+  return r.message;
+}
+
+function expectSkip(r: InjectionResult): string {
+  if (r.kind !== 'skip') throw new Error(`expected a skip, got ${JSON.stringify(r)}`);
+  return r.reason;
+}
+
+/** Injects, checks the patch is add-only and idempotent, and returns the patched pod. */
+function inject(pod: Raw, ctx: PodContext = CTX): { doc: Raw; patch: JsonPatchOp[]; warnings: string[] } {
+  const { patch, warnings } = expectPatch(injectPod(pod, ctx));
+  expect(patch.every((op) => op.op === 'add')).toBe(true);
+  const doc = apply(pod, patch);
+  expect(expectSkip(injectPod(doc, ctx))).toContain('already injected');
+  return { doc, patch, warnings };
+}
+
+function envOf(container: Raw): Record<string, unknown> {
+  return Object.fromEntries(
+    (container.env as Raw[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]),
+  );
+}
+
+function agentOf(doc: Raw): Raw {
+  const all: Raw[] = [...(doc.spec.initContainers ?? []), ...doc.spec.containers];
+  const found = all.filter((c) => c.name === AGENT);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+describe('escapeJsonPointer', () => {
+  it.each([
+    ['leader-election/status', 'leader-election~1status'],
+    ['x/y~z', 'x~1y~0z'],
+    ['~1', '~01'],
+    ['/~', '~1~0'],
+    ['plain', 'plain'],
+  ])('%j → %j', (s, want) => {
+    expect(escapeJsonPointer(s)).toBe(want);
+  });
+});
+
+describe('injectPod: the patch on the raw pod', () => {
+  it('injects a Deployment pod that has only generateName, creating absent arrays', () => {
+    const pod = deploymentPod();
+    const { doc, patch, warnings } = inject(pod);
+    expect(patch.map((op) => op.path)).toEqual([
+      '/spec/initContainers',
+      '/spec/readinessGates',
+      '/metadata/labels/leader-election~1injected',
+      '/metadata/annotations/leader-election~1lease-name',
+      '/metadata/annotations/leader-election~1status',
+    ]);
+    expect(warnings).toEqual([]);
+    expect(doc.metadata.labels[LABEL_INJECTED]).toBe('true');
+    expect(doc.spec.initContainers).toEqual([agentContainer(okConfig(), 'web', CONFIG, true)]);
+    expect(doc.spec.readinessGates).toEqual([GATE]);
+    expect(doc.metadata.annotations).toEqual({
+      [A.enabled]: 'true',
+      [A.leaseName]: 'web',
+      [A.status]: 'injected',
+    });
+    expect(doc.metadata.name).toBeUndefined();
+    // Nothing else moved.
+    expect({ ...doc, spec: { ...doc.spec, initContainers: undefined, readinessGates: undefined } }).toEqual({
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        annotations: doc.metadata.annotations,
+        labels: { ...pod.metadata.labels, [LABEL_INJECTED]: 'true' },
+      },
+      spec: { ...pod.spec, initContainers: undefined, readinessGates: undefined },
+    });
+  });
+
+  it('builds the agent container the contract describes', () => {
+    const { doc } = inject(deploymentPod());
+    const c = agentOf(doc);
+    expect(c).toEqual({
+      name: AGENT,
+      image: IMAGE,
+      restartPolicy: 'Always',
+      env: [
+        { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+        {
+          name: 'POD_NAMESPACE',
+          valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
+        },
+        { name: 'POD_UID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.uid' } } },
+        { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
+        { name: 'LEASE_NAME', value: 'web' },
+        { name: 'LEASE_DURATION', value: '15s' },
+        { name: 'RENEW_DEADLINE', value: '10s' },
+        { name: 'RETRY_PERIOD', value: '2s' },
+        { name: 'ROUTING', value: 'readiness-gate' },
+        { name: 'AGENT_PORT', value: '4040' },
+        {
+          name: 'POD_TEMPLATE_HASH',
+          valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: "metadata.labels['pod-template-hash']" } },
+        },
+        {
+          name: 'CONTROLLER_REVISION_HASH',
+          valueFrom: {
+            fieldRef: { apiVersion: 'v1', fieldPath: "metadata.labels['controller-revision-hash']" },
+          },
+        },
+      ],
+      ports: [{ name: 'le-agent', containerPort: 4040, protocol: 'TCP' }],
+      readinessProbe: {
+        httpGet: { path: '/readyz', port: 'le-agent' },
+        periodSeconds: 1,
+        failureThreshold: 1,
+        timeoutSeconds: 1,
+      },
+      livenessProbe: {
+        httpGet: { path: '/healthz', port: 'le-agent' },
+        periodSeconds: 5,
+        failureThreshold: 3,
+        timeoutSeconds: 2,
+      },
+      resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+    });
+  });
+
+  it('passes the annotations on to the agent: timings as given, routing, port, resources, pull policy', () => {
+    const { doc } = inject(
+      deploymentPod((p) => {
+        Object.assign(p.metadata.annotations, {
+          [A.leaseDuration]: '1m30s',
+          [A.renewDeadline]: '1m',
+          [A.retryPeriod]: '1.5s',
+          [A.agentPort]: '9090',
+          [A.agentCpuRequest]: '20m',
+          [A.agentMemoryLimit]: '128Mi',
+          [A.agentImagePullPolicy]: 'Never',
+        });
+      }),
+      { ...CTX, config: { ...CONFIG, imagePullPolicy: 'Always' } },
+    );
+    const c = agentOf(doc);
+    expect(envOf(c)).toMatchObject({
+      LEASE_DURATION: '1m30s',
+      RENEW_DEADLINE: '1m',
+      RETRY_PERIOD: '1.5s',
+      AGENT_PORT: '9090',
+    });
+    expect(c.ports).toEqual([{ name: 'le-agent', containerPort: 9090, protocol: 'TCP' }]);
+    expect(c.resources).toEqual({
+      requests: { cpu: '20m', memory: '48Mi' },
+      limits: { cpu: '100m', memory: '128Mi' },
+    });
+    expect(c.imagePullPolicy).toBe('Never');
+  });
+
+  it('uses the webhook’s pull policy and agent name when the pod does not override them', () => {
+    const config: WebhookConfig = { agentImage: IMAGE, agentName: 'le', imagePullPolicy: 'IfNotPresent' };
+    const { patch } = expectPatch(injectPod(deploymentPod(), { ...CTX, config }));
+    const doc = apply(deploymentPod(), patch);
+    expect(doc.spec.initContainers[0]).toMatchObject({ name: 'le', imagePullPolicy: 'IfNotPresent' });
+    expect(expectSkip(injectPod(doc, { ...CTX, config }))).toContain('already injected');
+  });
+
+  it('appends to empty arrays', () => {
+    const { doc, patch } = inject(
+      deploymentPod((p) => {
+        p.spec.initContainers = [];
+        p.spec.readinessGates = [];
+      }),
+    );
+    expect(patch.map((op) => op.path).slice(0, 2)).toEqual([
+      '/spec/initContainers/-',
+      '/spec/readinessGates/-',
+    ]);
+    expect(doc.spec.initContainers.map((c: Raw) => c.name)).toEqual([AGENT]);
+    expect(doc.spec.readinessGates).toEqual([GATE]);
+  });
+
+  it('treats null arrays as absent', () => {
+    const { doc } = inject(
+      deploymentPod((p) => {
+        p.spec.initContainers = null;
+        p.spec.readinessGates = null;
+      }),
+    );
+    expect(doc.spec.initContainers.map((c: Raw) => c.name)).toEqual([AGENT]);
+    expect(doc.spec.readinessGates).toEqual([GATE]);
+  });
+
+  it('appends after existing init containers and native sidecars, leaving them untouched', () => {
+    const migrate = { name: 'migrate', image: 'migrate:1', command: ['migrate', 'up'] };
+    const proxy = { name: 'proxy', image: 'proxy:1', restartPolicy: 'Always', futureField: { x: 1 } };
+    const { doc } = inject(deploymentPod((p) => (p.spec.initContainers = [migrate, proxy])));
+    expect(doc.spec.initContainers.map((c: Raw) => c.name)).toEqual(['migrate', 'proxy', AGENT]);
+    expect(doc.spec.initContainers[0]).toEqual(migrate);
+    expect(doc.spec.initContainers[1]).toEqual(proxy);
+    expect(doc.spec.initContainers[2].restartPolicy).toBe('Always');
+  });
+
+  it('appends to existing readiness gates, and never duplicates ours', () => {
+    const other = { conditionType: 'example.com/feature-ready' };
+    const a = inject(deploymentPod((p) => (p.spec.readinessGates = [other]))).doc;
+    expect(a.spec.readinessGates).toEqual([other, GATE]);
+
+    const b = inject(deploymentPod((p) => (p.spec.readinessGates = [GATE, other])));
+    expect(b.patch.some((op) => op.path.startsWith('/spec/readinessGates'))).toBe(false);
+    expect(b.doc.spec.readinessGates).toEqual([GATE, other]);
+  });
+
+  it('creates the annotations map when absent (namespace opt-in)', () => {
+    const pod = deploymentPod((p) => delete p.metadata.annotations);
+    expect(expectSkip(injectPod(pod, CTX))).toContain('not opted in');
+    const { doc, patch } = inject(pod, { ...CTX, namespaceOptIn: true });
+    expect(patch).toContainEqual({
+      op: 'add',
+      path: '/metadata/annotations',
+      value: { [A.leaseName]: 'web', [A.status]: 'injected' },
+    });
+    expect(doc.metadata.annotations).toEqual({ [A.leaseName]: 'web', [A.status]: 'injected' });
+  });
+
+  it('creates the annotations map when it is null', () => {
+    const { doc } = inject(
+      deploymentPod((p) => (p.metadata.annotations = null)),
+      { ...CTX, namespaceOptIn: true },
+    );
+    expect(doc.metadata.annotations).toEqual({ [A.leaseName]: 'web', [A.status]: 'injected' });
+  });
+
+  it('escapes annotation keys and keeps fields it does not know', () => {
+    const pod = deploymentPod((p) => {
+      p.metadata.annotations['x/y~z'] = 'keep~/me';
+      p.metadata.annotations['~'] = '';
+      p.metadata.someFutureMeta = { a: [1, 2] };
+      p.spec.someFutureField = { nested: { list: [{ k: 'v' }] } };
+      p.spec.containers[0].someFutureContainerField = true;
+      p.spec.resourceClaims = [{ name: 'gpu', resourceClaimTemplateName: 'gpu' }];
+      p.status = { phase: 'Pending' };
+    });
+    const { doc, patch } = inject(pod);
+    expect(patch.filter((op) => op.path.startsWith('/metadata/annotations')).map((op) => op.path)).toEqual([
+      '/metadata/annotations/leader-election~1lease-name',
+      '/metadata/annotations/leader-election~1status',
+    ]);
+    expect(doc.metadata.annotations).toEqual({
+      ...pod.metadata.annotations,
+      [A.leaseName]: 'web',
+      [A.status]: 'injected',
+    });
+    expect(doc.metadata.someFutureMeta).toEqual(pod.metadata.someFutureMeta);
+    expect(doc.spec.someFutureField).toEqual(pod.spec.someFutureField);
+    expect(doc.spec.containers).toEqual(pod.spec.containers);
+    expect(doc.spec.resourceClaims).toEqual(pod.spec.resourceClaims);
+    expect(doc.status).toEqual({ phase: 'Pending' });
+  });
+
+  it('runs the agent as a regular container in container mode', () => {
+    const { doc } = inject(deploymentPod((p) => (p.metadata.annotations[A.agentMode] = 'container')));
+    expect(doc.spec.initContainers).toBeUndefined();
+    expect(doc.spec.containers.map((c: Raw) => c.name)).toEqual(['app', AGENT]);
+    expect(doc.spec.containers[1].restartPolicy).toBeUndefined();
+    expect(doc.spec.readinessGates).toEqual([GATE]);
+  });
+
+  it('labels the pod a follower and adds no gate with label routing', () => {
+    const { doc, patch, warnings } = inject(
+      deploymentPod((p) => (p.metadata.annotations[A.routing] = 'label')),
+    );
+    expect(patch.map((op) => op.path)).toContain('/metadata/labels/leader-election~1role');
+    expect(doc.metadata.labels).toEqual({
+      app: 'web',
+      'pod-template-hash': '7d9f8b6c5d',
+      [LABEL_INJECTED]: 'true',
+      [LABEL_ROLE]: 'follower',
+    });
+    expect(doc.spec.readinessGates).toBeUndefined();
+    expect(envOf(agentOf(doc)).ROUTING).toBe('label');
+    expect(warnings).toEqual([]);
+  });
+
+  it('creates the labels map with label routing when absent', () => {
+    const { doc } = inject(
+      deploymentPod((p) => {
+        delete p.metadata.labels;
+        delete p.metadata.ownerReferences;
+        p.metadata.annotations[A.routing] = 'label';
+        p.metadata.annotations[A.leaseName] = 'solo';
+      }),
+    );
+    expect(doc.metadata.labels).toEqual({ [LABEL_INJECTED]: 'true', [LABEL_ROLE]: 'follower' });
+  });
+
+  it('replaces a role label set by the template, with a warning', () => {
+    const { doc, warnings } = inject(
+      deploymentPod((p) => {
+        p.metadata.annotations[A.routing] = 'label';
+        p.metadata.labels[LABEL_ROLE] = 'leader';
+      }),
+    );
+    expect(doc.metadata.labels[LABEL_ROLE]).toBe('follower');
+    expect(warnings).toEqual([expect.stringContaining(`${LABEL_ROLE}=leader is replaced by follower`)]);
+  });
+
+  it('warns about hostNetwork', () => {
+    const { warnings } = inject(deploymentPod((p) => (p.spec.hostNetwork = true)));
+    expect(warnings).toEqual([expect.stringContaining('hostNetwork')]);
+  });
+});
+
+describe('injectPod: opt-in and idempotency', () => {
+  it('skips a pod that is not opted in', () => {
+    const pod = deploymentPod((p) => delete p.metadata.annotations[A.enabled]);
+    expect(expectSkip(injectPod(pod, CTX))).toContain('not opted in');
+  });
+
+  it('skips a pod that opts out of a namespace-wide opt-in', () => {
+    const pod = deploymentPod((p) => (p.metadata.annotations[A.enabled] = 'false'));
+    expect(expectSkip(injectPod(pod, { ...CTX, namespaceOptIn: true }))).toContain('not opted in');
+  });
+
+  it('skips an already injected pod (no patch)', () => {
+    const once = inject(deploymentPod()).doc;
+    const r = injectPod(once, CTX);
+    expect(r).toEqual({ kind: 'skip', reason: 'pod shop/web-7d9f8b6c5d-* is already injected' });
+  });
+
+  it('denies the marker without the agent container', () => {
+    const pod = deploymentPod((p) => (p.metadata.annotations[A.status] = 'injected'));
+    expect(expectDeny(injectPod(pod, CTX))).toContain(`carries ${A.status}: injected but has no container`);
+  });
+
+  it('overwrites a marker with another value', () => {
+    const { doc } = inject(deploymentPod((p) => (p.metadata.annotations[A.status] = 'pending')));
+    expect(doc.metadata.annotations[A.status]).toBe('injected');
+  });
+
+  it.each(['containers', 'initContainers'])(
+    'denies a pod that already has a %s entry named like the agent',
+    (where) => {
+      const pod = deploymentPod(
+        (p) => (p.spec[where] = [...(p.spec[where] ?? []), { name: AGENT, image: 'x' }]),
+      );
+      expect(expectDeny(injectPod(pod, CTX))).toContain(`already has a container named "${AGENT}"`);
+    },
+  );
+
+  it('checks the conflict against the configured agent name', () => {
+    const pod = deploymentPod((p) => p.spec.containers.push({ name: 'sidecar-le', image: 'x' }));
+    expect(expectDeny(injectPod(pod, { ...CTX, config: { ...CONFIG, agentName: 'sidecar-le' } }))).toContain(
+      'sidecar-le',
+    );
+    inject(pod);
+  });
+});
+
+describe('injectPod: denials', () => {
+  // [annotation key, value, a fragment of the rule]
+  const INVALID: [string, string, string][] = [
+    [A.enabled, 'yes', 'must be "true" or "false"'],
+    [A.leaseName, 'Web_App', 'DNS-1123 subdomain'],
+    [A.leaseDuration, '15', 'is not a Go duration'],
+    [A.leaseDuration, '-15s', 'must not be negative'],
+    [A.renewDeadline, '20s', 'must be less than leader-election/lease-duration ("15s", the default)'],
+    [A.retryPeriod, '500ms', 'must be at least 1s'],
+    [A.retryPeriod, '9s', '1.2 × retry-period (10.8s) must be less than'],
+    [A.routing, 'dns', 'must be one of readiness-gate, label'],
+    [A.agentMode, 'daemonset', 'must be one of sidecar, container'],
+    [A.agentCpuRequest, '10 m', 'is not a Kubernetes quantity'],
+    [A.agentCpuLimit, '8', 'between 1m and 4'],
+    [A.agentMemoryRequest, '512Mi', 'must not exceed leader-election/agent-memory-limit'],
+    [A.agentMemoryLimit, '4Gi', 'between 16Mi and 1Gi'],
+    [A.agentPort, '443', 'between 1024 and 65535'],
+    [A.agentImagePullPolicy, 'sometimes', 'must be one of Always, IfNotPresent, Never'],
+    ['leader-election/leaseName', 'web', 'unknown annotation key'],
+  ];
+
+  it.each(INVALID)('denies %s: %j naming key, value and rule', (key, value, rule) => {
+    const pod = deploymentPod((p) => (p.metadata.annotations[key] = value));
+    const message = expectDeny(injectPod(pod, CTX));
+    expect(message).toContain(`${key}: ${JSON.stringify(value)}`);
+    expect(message).toContain(rule);
+  });
+
+  it('lists every problem in one message', () => {
+    const pod = deploymentPod((p) => {
+      p.metadata.annotations[A.routing] = 'x';
+      p.metadata.annotations[A.agentPort] = '1';
+      p.spec.automountServiceAccountToken = false;
+    });
+    const message = expectDeny(injectPod(pod, CTX));
+    expect(message).toMatch(
+      /^3 problems: \(1\) leader-election\/routing: "x".*; \(2\) leader-election\/agent-port: "1".*; \(3\) spec\.automountServiceAccountToken/,
+    );
+  });
+
+  it('denies a pod without a service-account token, since the agent could not work', () => {
+    const pod = deploymentPod((p) => (p.spec.automountServiceAccountToken = false));
+    expect(expectDeny(injectPod(pod, CTX))).toContain('spec.automountServiceAccountToken is false');
+    inject(deploymentPod((p) => (p.spec.automountServiceAccountToken = true)));
+  });
+
+  it('denies a port already declared by another container', () => {
+    const pod = deploymentPod((p) => p.spec.containers[0].ports.push({ containerPort: 4040 }));
+    expect(expectDeny(injectPod(pod, CTX))).toContain(
+      'leader-election/agent-port: port 4040 (the default) is already declared by container "app"',
+    );
+    const moved = deploymentPod((p) => {
+      p.spec.containers[0].ports.push({ containerPort: 4040 });
+      p.metadata.annotations[A.agentPort] = '4041';
+    });
+    expect(agentOf(inject(moved).doc).ports[0].containerPort).toBe(4041);
+  });
+
+  it.each([
+    ['not an object', 'pod'],
+    ['an array', []],
+    ['no metadata', { spec: { containers: [] } }],
+    ['no spec', { metadata: { annotations: { [A.enabled]: 'true' } } }],
+    ['initContainers not an array', deploymentPod((p) => (p.spec.initContainers = { a: 1 }))],
+    ['annotations not an object', { metadata: { annotations: 'x' }, spec: {} }],
+  ])('denies a malformed pod (%s)', (_what, pod) => {
+    expect(expectDeny(injectPod(pod, CTX))).toMatch(/^malformed pod/);
+  });
+});
+
+describe('injectPod: the Lease name', () => {
+  function owned(kind: string, name: string, mutate?: (p: Raw) => void): Raw {
+    return deploymentPod((p) => {
+      p.metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind, name, uid: 'u', controller: true }];
+      mutate?.(p);
+    });
+  }
+  const leaseOf = (pod: Raw) => envOf(agentOf(inject(pod).doc)).LEASE_NAME;
+
+  it('strips the pod-template-hash from a ReplicaSet owner to get the Deployment name', () => {
+    expect(leaseOf(owned('ReplicaSet', 'web-7d9f8b6c5d'))).toBe('web');
+    expect(
+      leaseOf(
+        owned('ReplicaSet', 'my-web-app-5f4d', (p) => (p.metadata.labels['pod-template-hash'] = '5f4d')),
+      ),
+    ).toBe('my-web-app');
+  });
+
+  it('strips the hash of an Argo Rollouts ReplicaSet', () => {
+    const pod = owned('ReplicaSet', 'canary-6b8f9c', (p) => {
+      delete p.metadata.labels['pod-template-hash'];
+      p.metadata.labels['rollouts-pod-template-hash'] = '6b8f9c';
+    });
+    expect(leaseOf(pod)).toBe('canary');
+  });
+
+  it('uses the ReplicaSet name, with a warning, when it does not end with the hash', () => {
+    const { doc, warnings } = inject(owned('ReplicaSet', 'web-abc'));
+    expect(envOf(agentOf(doc)).LEASE_NAME).toBe('web-abc');
+    expect(warnings).toEqual([expect.stringContaining(`set ${A.leaseName}`)]);
+  });
+
+  it('uses a bare ReplicaSet’s name (no pod-template-hash) without a warning', () => {
+    const { doc, warnings } = inject(
+      owned('ReplicaSet', 'rs-1', (p) => delete p.metadata.labels['pod-template-hash']),
+    );
+    expect(envOf(agentOf(doc)).LEASE_NAME).toBe('rs-1');
+    expect(warnings).toEqual([]);
+  });
+
+  it('does not strip when the name is only the hash', () => {
+    expect(
+      leaseOf(
+        owned(
+          'ReplicaSet',
+          '-7d9f8b6c5d'.slice(1),
+          (p) => (p.metadata.labels['pod-template-hash'] = '7d9f8b6c5d'),
+        ),
+      ),
+    ).toBe('7d9f8b6c5d');
+  });
+
+  it.each([
+    ['StatefulSet', 'db'],
+    ['DaemonSet', 'node-agent'],
+    ['Job', 'nightly-29012345'],
+    ['Rollout', 'canary-app'],
+  ])('uses the %s owner’s name', (kind, name) => {
+    expect(leaseOf(owned(kind, name))).toBe(name);
+  });
+
+  it('prefers the annotation to the owner', () => {
+    expect(
+      leaseOf(owned('StatefulSet', 'db', (p) => (p.metadata.annotations[A.leaseName] = 'db-primary'))),
+    ).toBe('db-primary');
+  });
+
+  it('denies a pod without an owner or annotation, saying what to set', () => {
+    const pod = deploymentPod((p) => {
+      delete p.metadata.ownerReferences;
+      p.metadata.name = 'bare';
+    });
+    expect(injectPod(pod, CTX)).toEqual({
+      kind: 'deny',
+      message: 'pod has no owner to derive a Lease name from; set the annotation leader-election/lease-name',
+    });
+  });
+
+  it('ignores owners that are not the controller', () => {
+    const pod = deploymentPod((p) => (p.metadata.ownerReferences[0].controller = false));
+    expect(expectDeny(injectPod(pod, CTX))).toContain('pod has no owner');
+  });
+
+  it('injects a bare pod that names its Lease', () => {
+    const pod = deploymentPod((p) => {
+      delete p.metadata.ownerReferences;
+      delete p.metadata.generateName;
+      p.metadata.name = 'bare';
+      p.metadata.annotations[A.leaseName] = 'bare-lease';
+    });
+    expect(leaseOf(pod)).toBe('bare-lease');
+  });
+
+  it('denies a derived name that is not a valid Lease name', () => {
+    const pod = owned('Widget', 'Not_Valid');
+    expect(expectDeny(injectPod(pod, CTX))).toContain('"Not_Valid", is not a DNS-1123 subdomain');
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+function deployment(mutate?: (d: Raw) => void): Raw {
+  const d: Raw = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      annotations: {
+        [A.enabled]: 'true',
+        [A.leaseDuration]: '30s',
+        'deployment.kubernetes.io/revision': '3',
+      },
+    },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' }, annotations: { 'prometheus.io/scrape': 'true' } },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.27' }], someFutureField: 1 },
+      },
+    },
+  };
+  mutate?.(d);
+  return d;
+}
+
+function statefulSet(mutate?: (d: Raw) => void): Raw {
+  const s: Raw = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', annotations: { [A.enabled]: 'true' } },
+    spec: {
+      replicas: 3,
+      serviceName: 'db',
+      selector: { matchLabels: { app: 'db' } },
+      template: {
+        metadata: { labels: { app: 'db' } },
+        spec: { containers: [{ name: 'db', image: 'pg:17' }] },
+      },
+    },
+  };
+  mutate?.(s);
+  return s;
+}
+
+/** Runs injectWorkload, applies the patch, and checks that a second run changes nothing. */
+function copy(w: Raw): { doc: Raw; patch: JsonPatchOp[]; warnings: string[] } {
+  const { patch, warnings } = expectPatch(injectWorkload(w, CONFIG));
+  const doc = apply(w, patch);
+  expect(expectPatch(injectWorkload(doc, CONFIG)).patch).toEqual([]);
+  return { doc, patch, warnings };
+}
+
+const templateAnn = (w: Raw) => w.spec.template.metadata.annotations;
+
+describe('injectWorkload: copying annotations into the pod template', () => {
+  it('copies every leader-election/* annotation with add, and records them', () => {
+    const w = deployment();
+    const { doc, patch, warnings } = copy(w);
+    expect(patch.every((op) => op.op === 'add')).toBe(true);
+    expect(patch.map((op) => op.path)).toEqual([
+      '/spec/template/metadata/annotations/leader-election~1enabled',
+      '/spec/template/metadata/annotations/leader-election~1lease-duration',
+      '/spec/template/metadata/annotations/leader-election~1workload-keys',
+    ]);
+    expect(templateAnn(doc)).toEqual({
+      'prometheus.io/scrape': 'true',
+      [A.enabled]: 'true',
+      [A.leaseDuration]: '30s',
+      [A.workloadKeys]: 'enabled,lease-duration',
+    });
+    expect(warnings).toEqual([]);
+    // Everything else as it was.
+    expect({ ...doc, spec: { ...doc.spec, template: undefined } }).toEqual({
+      ...w,
+      spec: { ...w.spec, template: undefined },
+    });
+    expect(doc.spec.template.spec).toEqual(w.spec.template.spec);
+  });
+
+  it('warns, naming the workload, when the timings leave the kubelet too little time to fence', () => {
+    const w = deployment((d) => {
+      d.metadata.annotations[A.leaseDuration] = '4s';
+      d.metadata.annotations[A.renewDeadline] = '3s';
+      d.metadata.annotations[A.retryPeriod] = '1s';
+    });
+    const { warnings } = copy(w);
+    expect(warnings.some((x) => /^Deployment web: .*renew-deadline is 1s: a leader cut off/.test(x))).toBe(
+      true,
+    );
+    expect(warnings.some((x) => /^Deployment web: .*retry-period is 3s: a frozen leader pod/.test(x))).toBe(
+      true,
+    );
+  });
+
+  it('creates the template annotations, or the template metadata, when absent', () => {
+    const a = copy(deployment((d) => delete d.spec.template.metadata.annotations));
+    expect(a.patch).toEqual([
+      {
+        op: 'add',
+        path: '/spec/template/metadata/annotations',
+        value: { [A.enabled]: 'true', [A.leaseDuration]: '30s', [A.workloadKeys]: 'enabled,lease-duration' },
+      },
+    ]);
+    const b = copy(deployment((d) => delete d.spec.template.metadata));
+    expect(b.patch.map((op) => op.path)).toEqual(['/spec/template/metadata']);
+    expect(templateAnn(b.doc)[A.enabled]).toBe('true');
+  });
+
+  it('updates a changed key with replace', () => {
+    const first = copy(deployment()).doc;
+    first.metadata.annotations[A.leaseDuration] = '45s';
+    const { doc, patch } = copy(first);
+    expect(patch).toEqual([
+      {
+        op: 'replace',
+        path: '/spec/template/metadata/annotations/leader-election~1lease-duration',
+        value: '45s',
+      },
+    ]);
+    expect(templateAnn(doc)[A.leaseDuration]).toBe('45s');
+  });
+
+  it('lets the workload win over a value written in the template directly', () => {
+    const { doc, patch } = copy(deployment((d) => (templateAnn(d)[A.leaseDuration] = '20s')));
+    expect(patch).toContainEqual({
+      op: 'replace',
+      path: '/spec/template/metadata/annotations/leader-election~1lease-duration',
+      value: '30s',
+    });
+    expect(templateAnn(doc)[A.workloadKeys]).toBe('enabled,lease-duration');
+  });
+
+  it('removes the copied keys when the workload opts out by removing its annotations', () => {
+    const first = copy(deployment((d) => (templateAnn(d)[A.routing] = 'label'))).doc;
+    first.metadata.annotations = { 'deployment.kubernetes.io/revision': '4' };
+    const { patch } = expectPatch(injectWorkload(first, CONFIG));
+    const doc = apply(first, patch);
+    expect(patch.map((op) => op.op)).toEqual(['remove', 'remove', 'remove']);
+    // Keys written in the template directly stay: they are the template's own opt-in.
+    expect(templateAnn(doc)).toEqual({ 'prometheus.io/scrape': 'true', [A.routing]: 'label' });
+    // From then on the workload is not ours.
+    expect(expectSkip(injectWorkload(doc, CONFIG))).toContain('has no leader-election/* annotations');
+  });
+
+  it('removes one key dropped from the workload and updates the record', () => {
+    const first = copy(deployment()).doc;
+    delete first.metadata.annotations[A.leaseDuration];
+    const { doc, patch } = copy(first);
+    expect(patch).toEqual([
+      { op: 'remove', path: '/spec/template/metadata/annotations/leader-election~1lease-duration' },
+      {
+        op: 'replace',
+        path: '/spec/template/metadata/annotations/leader-election~1workload-keys',
+        value: 'enabled',
+      },
+    ]);
+    expect(templateAnn(doc)).toEqual({
+      'prometheus.io/scrape': 'true',
+      [A.enabled]: 'true',
+      [A.workloadKeys]: 'enabled',
+    });
+  });
+
+  it('copies an explicit opt-out and does not validate the rest', () => {
+    const { doc } = copy(
+      deployment((d) => {
+        d.metadata.annotations[A.enabled] = 'false';
+        d.metadata.annotations[A.leaseDuration] = 'bogus';
+      }),
+    );
+    expect(templateAnn(doc)[A.enabled]).toBe('false');
+  });
+
+  it('lets a workload opt out even if its template would be refused', () => {
+    const w = deployment((d) => {
+      d.metadata.annotations[A.enabled] = 'false';
+      templateAnn(d)[A.status] = 'injected';
+      d.spec.template.spec.containers.push({ name: AGENT, image: IMAGE });
+    });
+    expect(templateAnn(copy(w).doc)[A.enabled]).toBe('false');
+  });
+
+  it('never copies the webhook’s own keys', () => {
+    const { doc } = copy(
+      deployment((d) => {
+        d.metadata.annotations[A.status] = 'injected';
+        d.metadata.annotations[A.workloadKeys] = 'bogus';
+      }),
+    );
+    expect(templateAnn(doc)[A.status]).toBeUndefined();
+    expect(templateAnn(doc)[A.workloadKeys]).toBe('enabled,lease-duration');
+  });
+
+  it('skips workloads without leader-election annotations, and other kinds', () => {
+    expect(
+      expectSkip(
+        injectWorkload(
+          deployment((d) => (d.metadata.annotations = {})),
+          CONFIG,
+        ),
+      ),
+    ).toContain('Deployment web has no leader-election/* annotations');
+    expect(
+      expectSkip(
+        injectWorkload(
+          deployment((d) => (d.kind = 'DaemonSet')),
+          CONFIG,
+        ),
+      ),
+    ).toContain('kind DaemonSet is not a Deployment or StatefulSet');
+  });
+
+  it('denies invalid annotations, naming the key, the value and the rule', () => {
+    const w = deployment((d) => (d.metadata.annotations[A.renewDeadline] = '40s'));
+    expect(expectDeny(injectWorkload(w, CONFIG))).toBe(
+      'Deployment web: leader-election/renew-deadline: "40s" must be less than leader-election/lease-duration ("30s") ' +
+        '(rule: lease-duration > renew-deadline > 1.2 × retry-period)',
+    );
+  });
+
+  it('validates the template as its pods will see it (workload and template keys together)', () => {
+    const w = deployment((d) => (templateAnn(d)[A.renewDeadline] = '40s'));
+    expect(expectDeny(injectWorkload(w, CONFIG))).toContain('"40s" must be less than');
+  });
+
+  it('denies a template copied from an injected pod', () => {
+    const w = deployment((d) => {
+      templateAnn(d)[A.status] = 'injected';
+      d.spec.template.spec.initContainers = [{ name: AGENT, image: IMAGE, restartPolicy: 'Always' }];
+    });
+    const message = expectDeny(injectWorkload(w, CONFIG));
+    expect(message).toContain('2 problems');
+    expect(message).toContain(`carries ${A.status}`);
+    expect(message).toContain(`already has a container named "${AGENT}"`);
+  });
+});
+
+describe('injectWorkload: rollout warnings for readiness-gate routing', () => {
+  const warningsOf = (w: Raw, namespaceOptIn = false) =>
+    expectPatch(injectWorkload(w, CONFIG, { namespaceOptIn })).warnings;
+
+  it('warns for a multi-replica Deployment with the default RollingUpdate', () => {
+    const [w, ...rest] = warningsOf(deployment((d) => (d.spec.replicas = 3)));
+    expect(rest).toEqual([]);
+    expect(w).toContain('Deployment web');
+    expect(w).toContain('keeps at least 3 available (maxUnavailable 25%, the default)');
+    expect(w).toContain('set spec.strategy.rollingUpdate.maxUnavailable to 2 (or 100%)');
+    expect(w).toContain('hands the lease to a Ready pod of the new revision');
+    expect(w).toContain('leader-election/routing: label');
+  });
+
+  it.each([
+    ['one replica', (d: Raw) => (d.spec.replicas = 1)],
+    ['replicas absent (1)', (d: Raw) => delete d.spec.replicas],
+    ['Recreate', (d: Raw) => ((d.spec.replicas = 3), (d.spec.strategy = { type: 'Recreate' }))],
+    [
+      'maxUnavailable = replicas-1',
+      (d: Raw) => ((d.spec.replicas = 3), (d.spec.strategy = { rollingUpdate: { maxUnavailable: 2 } })),
+    ],
+    [
+      'maxUnavailable 100%',
+      (d: Raw) => ((d.spec.replicas = 5), (d.spec.strategy = { rollingUpdate: { maxUnavailable: '100%' } })),
+    ],
+    [
+      'maxUnavailable 75% of 4',
+      (d: Raw) => ((d.spec.replicas = 4), (d.spec.strategy = { rollingUpdate: { maxUnavailable: '75%' } })),
+    ],
+    ['label routing', (d: Raw) => ((d.spec.replicas = 3), (d.metadata.annotations[A.routing] = 'label'))],
+    ['opted out', (d: Raw) => ((d.spec.replicas = 3), (d.metadata.annotations[A.enabled] = 'false'))],
+  ])('does not warn a Deployment with %s', (_what, mutate) => {
+    expect(warningsOf(deployment(mutate))).toEqual([]);
+  });
+
+  it('rounds a percentage down as Kubernetes does (50% of 3 is 1)', () => {
+    const w = deployment((d) => {
+      d.spec.replicas = 3;
+      d.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '50%' } };
+    });
+    expect(warningsOf(w)).toEqual([
+      expect.stringContaining('keeps at least 2 available (maxUnavailable 50%)'),
+    ]);
+  });
+
+  it('warns when opted in by the namespace, not otherwise', () => {
+    const w = deployment((d) => {
+      d.spec.replicas = 3;
+      delete d.metadata.annotations[A.enabled];
+    });
+    expect(warningsOf(w, false)).toEqual([]);
+    expect(warningsOf(w, true)).toHaveLength(1);
+  });
+
+  it('warns for a StatefulSet with OrderedReady (the default), naming Parallel', () => {
+    const [w, ...rest] = warningsOf(statefulSet());
+    expect(rest).toEqual([]);
+    expect(w).toContain('StatefulSet db');
+    expect(w).toContain('podManagementPolicy OrderedReady');
+    expect(w).toContain('spec.podManagementPolicy: Parallel');
+    expect(w).toContain('maxUnavailable: 100%');
+    expect(w).toContain('leader-election/routing: label');
+  });
+
+  it('warns for a Parallel StatefulSet whose RollingUpdate would wait for each pod', () => {
+    const [w] = warningsOf(statefulSet((s) => (s.spec.podManagementPolicy = 'Parallel')));
+    expect(w).toContain('spec.updateStrategy.rollingUpdate.maxUnavailable: 100%');
+    expect(w).toContain('OnDelete');
+  });
+
+  it.each([
+    [
+      'Parallel, maxUnavailable 100%',
+      (s: Raw) => (
+        (s.spec.podManagementPolicy = 'Parallel'),
+        (s.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%' } })
+      ),
+    ],
+    [
+      'Parallel, OnDelete',
+      (s: Raw) => ((s.spec.podManagementPolicy = 'Parallel'), (s.spec.updateStrategy = { type: 'OnDelete' })),
+    ],
+    ['one replica', (s: Raw) => (s.spec.replicas = 1)],
+    ['label routing', (s: Raw) => (s.metadata.annotations[A.routing] = 'label')],
+  ])('does not warn a StatefulSet with %s', (_what, mutate) => {
+    expect(warningsOf(statefulSet(mutate))).toEqual([]);
+  });
+
+  it('copies into a StatefulSet template too', () => {
+    const { doc } = copy(statefulSet());
+    expect(templateAnn(doc)).toEqual({ [A.enabled]: 'true', [A.workloadKeys]: 'enabled' });
+  });
+});
+
+describe('workload then pod', () => {
+  it('a pod made from the patched template is injected with the workload’s settings', () => {
+    const d = copy(deployment((x) => (x.metadata.annotations[A.routing] = 'label'))).doc;
+    const pod = deploymentPod((p) => (p.metadata.annotations = structuredClone(templateAnn(d))));
+    const { doc } = inject(pod);
+    expect(envOf(agentOf(doc))).toMatchObject({ LEASE_NAME: 'web', LEASE_DURATION: '30s', ROUTING: 'label' });
+  });
+});
+
+/** The parsed default configuration, for comparing against agentContainer(). */
+function okConfig() {
+  return {
+    enabled: true,
+    leaseName: undefined,
+    leaseDuration: '15s',
+    renewDeadline: '10s',
+    retryPeriod: '2s',
+    leaseDurationMs: 15_000,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 2_000,
+    routing: 'readiness-gate' as const,
+    agentMode: 'sidecar' as const,
+    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } },
+    port: 4040,
+    pullPolicy: undefined,
+  };
+}
