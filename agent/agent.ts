@@ -2,7 +2,8 @@
 // own pod, the fencing probe, Events, metrics and the HTTP endpoints.
 import type { Server } from 'node:http';
 import type { AgentConfig } from './config.ts';
-import { createAgentServer, type AgentView, type Check, type LeaderSnapshot } from './server.ts';
+import { createAgentServer, type AgentView, type LeaderSnapshot } from './server.ts';
+import type { Check } from '../common/check.ts';
 import { ReadinessWriter } from './readiness-writer.ts';
 import { RolloutWatcher } from './handoff.ts';
 import { Elector } from '../common/election/elector.ts';

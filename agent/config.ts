@@ -1,10 +1,10 @@
 // The agent's configuration, from environment variables (the webhook sets them
 // from the pod's annotations and the downward API). Every missing or invalid
 // value is reported at once, naming the variable, the value and the rule.
-import { parseGoDuration } from '../common/annotations.ts';
+import { parseGoDuration } from '../common/units/go-duration.ts';
 import { validateTimings, type Timings } from '../common/election/election.ts';
-
-export type Routing = 'readiness-gate' | 'label';
+import { DEFAULTS } from '../common/contract/defaults.ts';
+import { ROUTINGS, type Routing } from '../common/contract/keys.ts';
 
 export interface AgentConfig {
   podName: string;
@@ -101,19 +101,19 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     );
   }
   const timings: Timings = {
-    leaseDurationMs: duration('LEASE_DURATION', '15s'),
-    renewDeadlineMs: duration('RENEW_DEADLINE', '10s'),
-    retryPeriodMs: duration('RETRY_PERIOD', '2s'),
+    leaseDurationMs: duration('LEASE_DURATION', DEFAULTS.leaseDuration),
+    renewDeadlineMs: duration('RENEW_DEADLINE', DEFAULTS.renewDeadline),
+    retryPeriodMs: duration('RETRY_PERIOD', DEFAULTS.retryPeriod),
   };
   if (timings.leaseDurationMs && timings.renewDeadlineMs && timings.retryPeriodMs) {
     const bad = validateTimings(timings);
     if (bad) problems.push(`LEASE_DURATION/RENEW_DEADLINE/RETRY_PERIOD: ${bad}`);
   }
-  const routing = (env.ROUTING?.trim() || 'readiness-gate') as Routing;
-  if (routing !== 'readiness-gate' && routing !== 'label') {
-    problems.push(`ROUTING="${routing}" must be readiness-gate or label`);
+  const routing = (env.ROUTING?.trim() || DEFAULTS.routing) as Routing;
+  if (!ROUTINGS.includes(routing)) {
+    problems.push(`ROUTING="${routing}" must be ${ROUTINGS.join(' or ')}`);
   }
-  const portRaw = env.AGENT_PORT?.trim() || '4040';
+  const portRaw = env.AGENT_PORT?.trim() || String(DEFAULTS.port);
   const port = Number(portRaw);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     problems.push(`AGENT_PORT="${portRaw}" must be a port number 1-65535`);

@@ -5,7 +5,7 @@
 // the Lease over to it (gate False, then a release reserved for that pod), so the
 // rollout proceeds with a graceful, sub-second switch.
 import type { V1Pod } from '@kubernetes/client-node';
-import { ANNOTATION, LABEL_INJECTED } from '../common/annotations.ts';
+import { ANNOTATION, LABEL_INJECTED } from '../common/contract/keys.ts';
 import type { KubeClient } from '../common/kube/kube-client.ts';
 import { listWatch } from '../common/kube/list-watch.ts';
 import type { Logger } from '../common/logger.ts';

@@ -5,10 +5,9 @@
 import type { V1Pod, V1PodCondition } from '@kubernetes/client-node';
 import { ApiError, PATCH, type KubeClient } from '../common/kube/kube-client.ts';
 import { abortableSleep } from '../common/kube/list-watch.ts';
-import { CONDITION_LEADER, LABEL_ROLE } from '../common/annotations.ts';
+import { CONDITION_LEADER, LABEL_ROLE, type Routing } from '../common/contract/keys.ts';
 import type { Logger } from '../common/logger.ts';
 
-export type Routing = 'readiness-gate' | 'label';
 
 /**
  * The strategic-merge patch that sets our condition, or undefined when the pod

@@ -6,6 +6,7 @@
 //   GET /metrics       Prometheus text
 // node:http rather than a framework: five read-only routes in every pod.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Check } from '../common/check.ts';
 import { PROMETHEUS_CONTENT_TYPE, type Registry } from '../common/metrics.ts';
 
 export interface LeaderSnapshot {
@@ -15,11 +16,6 @@ export interface LeaderSnapshot {
   leaseName: string;
   leaseTransitions: number;
   since: string | null;
-}
-
-export interface Check {
-  ok: boolean;
-  reason: string;
 }
 
 export interface AgentView {

@@ -9,7 +9,7 @@
 // whenever the number of groups this process leads changes (throttled to 4/s).
 // SIGTERM: stops every elector (no release) and exits 0.
 import { parseArgs } from 'node:util';
-import { parseGoDuration } from '../common/annotations.ts';
+import { parseGoDuration } from '../common/units/go-duration.ts';
 import { Elector } from '../common/election/elector.ts';
 import { KubeClient } from '../common/kube/kube-client.ts';
 import { connectionFromKubeconfig } from '../common/kube/kubeconfig.ts';

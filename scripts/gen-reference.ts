@@ -12,18 +12,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
-import {
-  ANNOTATIONS,
-  CONDITION_LEADER,
-  DEFAULTS,
-  LABEL_INJECTED,
-  LABEL_ROLE,
-  NAMESPACE_LABEL_ENABLED,
-  ROLE_FOLLOWER,
-  ROLE_LEADER,
-  STATUS_INJECTED,
-  ANNOTATION,
-} from '../common/annotations.ts';
+import { ANNOTATIONS } from '../common/contract/annotation-docs.ts';
+import { CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE, NAMESPACE_LABEL_ENABLED, ROLE_FOLLOWER, ROLE_LEADER, STATUS_INJECTED, ANNOTATION } from '../common/contract/keys.ts';
+import { DEFAULTS } from '../common/contract/defaults.ts';
 import { silentLogger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { Agent } from '../agent/agent.ts';

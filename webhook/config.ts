@@ -4,7 +4,8 @@
 // Every invalid value is reported at once; main exits with code 2.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { parseGoDuration, PULL_POLICIES, type PullPolicy } from '../common/annotations.ts';
+import { parseGoDuration } from '../common/units/go-duration.ts';
+import { PULL_POLICIES, type PullPolicy } from '../common/contract/keys.ts';
 
 export type FlagType = 'string' | 'int' | 'bool' | 'duration' | 'enum';
 

@@ -19,6 +19,8 @@
 //   and, independently, stop leading as soon as isLeader(state, now) turns false
 //   (leaseValidUntil(state) says exactly when that happens if nothing changes).
 
+import { JITTER_FACTOR } from '../contract/defaults.ts';
+
 export interface LeaseRecord {
   /** '' when released (client-go writes an empty holder on ReleaseOnCancel). */
   holderIdentity: string;
@@ -75,9 +77,6 @@ export interface Written {
   record: LeaseRecord;
   resourceVersion: string;
 }
-
-/** client-go's JitterFactor: retries wait retryPeriod × [1, 1+1.2); the renew deadline must outlast that. */
-export const JITTER_FACTOR = 1.2;
 
 /**
  * client-go's NewLeaderElector checks, plus:

@@ -3,10 +3,8 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../kube/kube-client.ts';
 import { listWatch } from '../kube/list-watch.ts';
+import { PREFERRED_HOLDER_ANNOTATION } from '../contract/keys.ts';
 import type { LeaseRecord } from './election.ts';
-
-/** Lease annotation naming the candidate a leader handed the Lease to (rollout hand-off). */
-export const PREFERRED_HOLDER_ANNOTATION = 'leader-election/preferred-holder';
 
 export type Lease = V1Lease;
 

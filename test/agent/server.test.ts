@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAgentServer, type AgentView, type Check, type LeaderSnapshot } from '../../agent/server.ts';
+import { createAgentServer, type AgentView, type LeaderSnapshot } from '../../agent/server.ts';
+import type { Check } from '../../common/check.ts';
 import { Registry } from '../../common/metrics.ts';
 
 function fakeView() {

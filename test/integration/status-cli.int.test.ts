@@ -4,7 +4,7 @@
 // as "virtual" containers) and computes Ready with the readiness gates, and the
 // kube-controller-manager makes the EndpointSlices. Then the CLI's rows are checked.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../common/contract/keys.ts';
 import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
 import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
 import { PodRunner } from '../../local-cluster/node/pod-runner.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED } from '../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED } from '../../common/contract/keys.ts';
 import { ApiError, PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
 import { createLogger } from '../../common/logger.ts';
 import { Registry } from '../../common/metrics.ts';

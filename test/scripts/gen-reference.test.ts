@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createAgentServer, type AgentView } from '../../agent/server.ts';
 import { AGENT_ENV } from '../../agent/config.ts';
-import { ANNOTATIONS } from '../../common/annotations.ts';
+import { ANNOTATIONS } from '../../common/contract/annotation-docs.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { Registry } from '../../common/metrics.ts';
 import { WEBHOOK_FLAGS } from '../../webhook/config.ts';

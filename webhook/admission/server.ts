@@ -27,6 +27,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { Check } from '../../common/check.ts';
 import type { Logger } from '../../common/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry, type Counter, type Histogram } from '../../common/metrics.ts';
 import { handleAdmission, logDecision } from './handler.ts';
@@ -46,11 +47,6 @@ export const TLS_MIN_VERSION: SecureVersion = 'TLSv1.2';
 export const MAX_NAMESPACE_LABELS = 1000;
 
 export type WebhookApp = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>;
-
-export interface Check {
-  ok: boolean;
-  reason: string;
-}
 
 /** Readiness and liveness of the webhook process; main flips it on SIGTERM. */
 export class WebhookHealth {

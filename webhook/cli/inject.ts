@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import yaml from 'js-yaml';
-import { PULL_POLICIES, type PullPolicy } from '../../common/annotations.ts';
+import { PULL_POLICIES, type PullPolicy } from '../../common/contract/keys.ts';
 import {
   injectPod,
   injectWorkload,

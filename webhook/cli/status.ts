@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED } from '../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED } from '../../common/contract/keys.ts';
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
 import { connectionFromKubeconfig, KubeConfigError } from '../../common/kube/kubeconfig.ts';
 

@@ -13,21 +13,11 @@
 //   (`/metadata/annotations/leader-election~1status`).
 // injectPod emits only `add`. injectWorkload may also emit `replace` and `remove`
 // on its own annotation keys of the pod template (see there).
-import {
-  ANNOTATION,
-  CONDITION_LEADER,
-  LABEL_INJECTED,
-  LABEL_ROLE,
-  PREFIX,
-  ROLE_FOLLOWER,
-  STATUS_INJECTED,
-  isDns1123Subdomain,
-  isOptedIn,
-  parseElectionConfig,
-  timingWarnings,
-  type ElectionConfig,
-  type PullPolicy,
-} from '../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE, PREFIX, ROLE_FOLLOWER, STATUS_INJECTED, type PullPolicy } from '../../common/contract/keys.ts';
+import { isDns1123Subdomain } from '../../common/units/dns-name.ts';
+import { isOptedIn } from '../../common/contract/opt-in.ts';
+import { parseElectionConfig, type ElectionConfig } from '../../common/contract/election-config.ts';
+import { timingWarnings } from '../../common/contract/timing-warnings.ts';
 
 export type JsonPatchOp =
   | { op: 'add'; path: string; value: unknown }

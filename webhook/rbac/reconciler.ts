@@ -16,7 +16,7 @@
 // of namespaces (deduplicated, retried with backoff), and a periodic resync.
 import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
 import { listWatch } from '../../common/kube/list-watch.ts';
-import { LABEL_INJECTED } from '../../common/annotations.ts';
+import { LABEL_INJECTED } from '../../common/contract/keys.ts';
 import type { Logger } from '../../common/logger.ts';
 
 export const DEFAULT_AGENT_CLUSTER_ROLE = 'leader-election-agent';

@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import jsonpatch from 'fast-json-patch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANNOTATION } from '../../../common/annotations.ts';
+import { ANNOTATION } from '../../../common/contract/keys.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { Registry } from '../../../common/metrics.ts';
 import { RESPONSE_LIMITS } from '../../../webhook/admission/review.ts';

@@ -4,7 +4,7 @@ import jsonpatch from 'fast-json-patch';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER } from '../../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER } from '../../../common/contract/keys.ts';
 import { handleAdmission, logDecision, type AdmissionDecision } from '../../../webhook/admission/handler.ts';
 import type { AdmissionRequest } from '../../../webhook/admission/review.ts';
 import type { JsonPatchOp, WebhookConfig } from '../../../webhook/injection/injection-patch.ts';

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER } from '../../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER } from '../../../common/contract/keys.ts';
 import { runInjectCli, type CliIo } from '../../../webhook/cli/inject.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- output documents are raw YAML, read freely

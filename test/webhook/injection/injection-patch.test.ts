@@ -3,7 +3,7 @@
 // tests hold for what the API server will do, not for the shape of the operations.
 import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../../common/annotations.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../../common/contract/keys.ts';
 import {
   agentContainer,
   escapeJsonPointer,

@@ -1,23 +1,9 @@
-// Unit tests of the annotation contract: Go durations, quantities, and every rule of
-// parseElectionConfig, each checked for a message that names the key, the value and the rule.
+// Unit tests of every rule of parseElectionConfig, each checked for a message that names the
+// key, the value and the rule.
 import { describe, expect, it } from 'vitest';
-import {
-  ANNOTATION,
-  ANNOTATIONS,
-  CONDITION_LEADER,
-  DEFAULTS,
-  LABEL_ROLE,
-  NAMESPACE_LABEL_ENABLED,
-  PREFIX,
-  formatGoDuration,
-  isDns1123Subdomain,
-  isOptedIn,
-  parseElectionConfig,
-  parseGoDuration,
-  parseQuantity,
-  type ElectionConfig,
-  timingWarnings,
-} from '../../../common/annotations.ts';
+import { ANNOTATION } from '../../../common/contract/keys.ts';
+import { DEFAULTS } from '../../../common/contract/defaults.ts';
+import { parseElectionConfig, type ElectionConfig } from '../../../common/contract/election-config.ts';
 
 const A = ANNOTATION;
 
@@ -32,170 +18,6 @@ function errors(annotations: Record<string, string>): string[] {
   if (r.ok) throw new Error('expected errors, got ok');
   return r.errors;
 }
-
-describe('parseGoDuration', () => {
-  // Expected values produced by Go 1.26's time.ParseDuration and Duration.String() on the same
-  // inputs (null: Go returns an error). Negative durations parse in Go but are rejected here.
-  const GO: [input: string, ns: bigint | null, goString: string][] = [
-    ['15s', 15_000_000_000n, '15s'],
-    ['1m30s', 90_000_000_000n, '1m30s'],
-    ['500ms', 500_000_000n, '500ms'],
-    ['1h', 3_600_000_000_000n, '1h0m0s'],
-    ['1.5h', 5_400_000_000_000n, '1h30m0s'],
-    ['300ms', 300_000_000n, '300ms'],
-    ['0', 0n, '0s'],
-    ['-0', 0n, '0s'],
-    ['+15s', 15_000_000_000n, '15s'],
-    ['1.s', 1_000_000_000n, '1s'],
-    ['.5s', 500_000_000n, '500ms'],
-    ['15\u00b5s', 15_000n, '15\u00b5s'],
-    ['15\u03bcs', 15_000n, '15\u00b5s'],
-    ['15us', 15_000n, '15\u00b5s'],
-    ['1ns', 1n, '1ns'],
-    ['0.1ns', 0n, '0s'],
-    ['1.0000000001h', 3_600_000_000_360n, '1h0m0.00000036s'],
-    ['1.123456789012345678901234567890s', 1_123_456_789n, '1.123456789s'],
-    ['3h2m1.5s', 10_921_500_000_000n, '3h2m1.5s'],
-    ['1h1h', 7_200_000_000_000n, '2h0m0s'],
-    ['00001s', 1_000_000_000n, '1s'],
-    ['0.000000001s', 1n, '1ns'],
-    ['0.0000000001s', 0n, '0s'],
-    ['1.9999999999999999999h', 7_200_000_000_000n, '2h0m0s'],
-    ['7.123456789h', 25_644_444_440_400n, '7h7m24.4444404s'],
-    ['1.5m', 90_000_000_000n, '1m30s'],
-    ['0.3333333333333333333h', 1_200_000_000_000n, '20m0s'],
-    ['2562047h', 9_223_369_200_000_000_000n, '2562047h0m0s'],
-    ['9223372036854775807ns', 9_223_372_036_854_775_807n, '2562047h47m16.854775807s'],
-    ['', null, ''],
-    ['s', null, ''],
-    ['1', null, ''],
-    ['1.', null, ''],
-    ['..5s', null, ''],
-    ['1.5.5s', null, ''],
-    ['1e3s', null, ''],
-    ['1 s', null, ''],
-    [' 1s', null, ''],
-    ['1s ', null, ''],
-    ['1S', null, ''],
-    ['1sec', null, ''],
-    ['1m1', null, ''],
-    ['2562048h', null, ''],
-    ['9223372036854775808ns', null, ''],
-    ['100000000000000000000000s', null, ''],
-    ['constructor', null, ''],
-    ['1constructor', null, ''],
-    ['1m-1s', null, ''],
-    ['+', null, ''],
-    ['-', null, ''],
-  ];
-
-  it.each(GO)('%j parses as Go does', (input, ns) => {
-    const want = ns === null ? undefined : Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1e6;
-    expect(parseGoDuration(input)).toBe(want);
-  });
-
-  it.each(GO.filter(([, ns]) => ns !== null && ns < 2n ** 53n))(
-    '%j formats back as Go does',
-    (_input, ns, goString) => {
-      expect(formatGoDuration(Number(ns) / 1e6)).toBe(goString);
-    },
-  );
-
-  it('rejects negative durations, which Go accepts', () => {
-    expect(parseGoDuration('-5s')).toBeUndefined();
-    expect(parseGoDuration('-1m30s')).toBeUndefined();
-  });
-
-  it('formats common values', () => {
-    expect(formatGoDuration(15_000)).toBe('15s');
-    expect(formatGoDuration(90_000)).toBe('1m30s');
-    expect(formatGoDuration(2_400)).toBe('2.4s');
-    expect(formatGoDuration(0.5)).toBe('500\u00b5s');
-    expect(formatGoDuration(-1_500)).toBe('-1.5s');
-  });
-});
-
-describe('parseQuantity', () => {
-  it.each([
-    ['10m', 0.01],
-    ['0.5', 0.5],
-    ['4', 4],
-    ['.5', 0.5],
-    ['1.', 1],
-    ['+1', 1],
-    ['-1', -1],
-    ['48Mi', 48 * 2 ** 20],
-    ['1Gi', 2 ** 30],
-    ['1G', 1e9],
-    ['1k', 1e3],
-    ['1e3', 1e3],
-    ['1E3', 1e3],
-    ['1e-3', 1e-3],
-    ['100u', 1e-4],
-  ])('%s = %d', (s, v) => {
-    expect(parseQuantity(s)).toBeCloseTo(v, 12);
-  });
-
-  it.each(['', 'abc', '1K', '1mi', '1 Mi', 'Mi', '.', '1e', '1..2', '1Mib', '0x10'])('rejects %j', (s) => {
-    expect(parseQuantity(s)).toBeUndefined();
-  });
-});
-
-describe('isDns1123Subdomain', () => {
-  it.each(['a', 'my-app', 'my.app-1', '0abc', 'a'.repeat(253)])('accepts %j', (s) => {
-    expect(isDns1123Subdomain(s)).toBe(true);
-  });
-  it.each(['', 'My-App', 'my_app', '-a', 'a-', 'a..b', '.a', 'a.', 'a'.repeat(254), 'a/b'])(
-    'rejects %j',
-    (s) => {
-      expect(isDns1123Subdomain(s)).toBe(false);
-    },
-  );
-});
-
-describe('the contract constants and table', () => {
-  it('exposes the stable names', () => {
-    expect(PREFIX).toBe('leader-election/');
-    expect(CONDITION_LEADER).toBe('leader-election/leader');
-    expect(LABEL_ROLE).toBe('leader-election/role');
-    expect(NAMESPACE_LABEL_ENABLED).toBe('leader-election/enabled');
-    expect(A.status).toBe('leader-election/status');
-  });
-
-  it('documents every annotation key once, with a meaning and a default', () => {
-    const keys = ANNOTATIONS.map((a) => a.key);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(keys.sort()).toEqual(Object.values(A).sort());
-    for (const a of ANNOTATIONS) {
-      expect(a.key.startsWith(PREFIX)).toBe(true);
-      expect(a.meaning.length).toBeGreaterThan(10);
-      expect(a.default.length).toBeGreaterThan(0);
-    }
-    const byKey = Object.fromEntries(ANNOTATIONS.map((a) => [a.key, a]));
-    expect(byKey[A.leaseDuration]?.default).toBe('15s');
-    expect(byKey[A.renewDeadline]?.default).toBe('10s');
-    expect(byKey[A.retryPeriod]?.default).toBe('2s');
-    expect(byKey[A.routing]?.default).toBe('readiness-gate');
-    expect(byKey[A.agentPort]?.default).toBe('4040');
-  });
-});
-
-describe('isOptedIn', () => {
-  it.each([
-    [undefined, false, false],
-    [undefined, true, true],
-    [{}, true, true],
-    [{ [A.enabled]: 'true' }, false, true],
-    [{ [A.enabled]: 'true' }, true, true],
-    [{ [A.enabled]: 'false' }, true, false],
-    [{ [A.enabled]: 'false' }, false, false],
-    // Invalid values count as in so that the parser denies them (fail closed).
-    [{ [A.enabled]: 'yes' }, false, true],
-    [{ [A.enabled]: 'False' }, true, true],
-  ] as const)('%j with namespace opt-in %s → %s', (ann, ns, want) => {
-    expect(isOptedIn(ann, ns)).toBe(want);
-  });
-});
 
 describe('parseElectionConfig', () => {
   it('fills every default', () => {
@@ -431,26 +253,5 @@ describe('parseElectionConfig', () => {
   it('names the known keys when a key is unknown', () => {
     const [e] = errors({ 'leader-election/lease-duraton': '30s' });
     expect(e).toContain('known keys: enabled, lease-name, lease-duration');
-  });
-});
-
-describe('timingWarnings (fencing margins)', () => {
-  it('says nothing for the defaults', () => {
-    expect(
-      timingWarnings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }),
-    ).toEqual([]);
-  });
-
-  it('warns when a frozen leader could still be Ready when another takes over', () => {
-    const w = timingWarnings({ leaseDurationMs: 4_000, renewDeadlineMs: 1_000, retryPeriodMs: 1_000 });
-    expect(w).toHaveLength(1);
-    expect(w[0]).toMatch(
-      /leader-election\/lease-duration − leader-election\/retry-period is 3s: a frozen leader pod/,
-    );
-  });
-
-  it('warns when a partitioned leader could still be Ready when another takes over', () => {
-    const w = timingWarnings({ leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 1_000 });
-    expect(w.some((x) => /renew-deadline is 1s: a leader cut off/.test(x))).toBe(true);
   });
 });

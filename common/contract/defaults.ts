@@ -1,0 +1,31 @@
+// Defaults and bounds of the agent's settings, shared by the webhook (which validates
+// annotations) and the agent (which validates its environment).
+import { DNS1123_SUBDOMAIN_MAX_LENGTH } from '../units/dns-name.ts';
+import type { AgentMode, Routing } from './keys.ts';
+
+/** client-go's JitterFactor: retries wait retryPeriod × [1, 1+1.2); the renew deadline must outlast that. */
+export const JITTER_FACTOR = 1.2;
+
+export const DEFAULTS = {
+  leaseDuration: '15s',
+  renewDeadline: '10s',
+  retryPeriod: '2s',
+  routing: 'readiness-gate' as Routing,
+  agentMode: 'sidecar' as AgentMode,
+  cpuRequest: '10m',
+  memoryRequest: '48Mi',
+  cpuLimit: '100m',
+  memoryLimit: '96Mi',
+  port: 4040,
+} as const;
+
+/** Bounds enforced on the agent's overrides. */
+export const LIMITS = {
+  minTimingMs: 1000,
+  /** Renew-deadline must exceed JITTER_FACTOR × retry-period. */
+  jitterFactor: JITTER_FACTOR,
+  cpu: { min: 0.001, max: 4, minText: '1m', maxText: '4' },
+  memory: { min: 16 * 2 ** 20, max: 2 ** 30, minText: '16Mi', maxText: '1Gi' },
+  port: { min: 1024, max: 65535 },
+  leaseNameMaxLength: DNS1123_SUBDOMAIN_MAX_LENGTH,
+} as const;
