@@ -8,7 +8,6 @@ import { abortableSleep } from '../common/kube/list-watch.ts';
 import { CONDITION_LEADER, LABEL_ROLE, type Routing } from '../common/contract/keys.ts';
 import type { Logger } from '../common/logger.ts';
 
-
 /**
  * The strategic-merge patch that sets our condition, or undefined when the pod
  * already shows it. Strategic merge keys conditions by `type`, so the kubelet's

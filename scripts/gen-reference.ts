@@ -13,14 +13,23 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as prettier from 'prettier';
 import { ANNOTATIONS } from '../common/contract/annotation-docs.ts';
-import { CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE, NAMESPACE_LABEL_ENABLED, ROLE_FOLLOWER, ROLE_LEADER, STATUS_INJECTED, ANNOTATION } from '../common/contract/keys.ts';
+import {
+  CONDITION_LEADER,
+  LABEL_INJECTED,
+  LABEL_ROLE,
+  NAMESPACE_LABEL_ENABLED,
+  ROLE_FOLLOWER,
+  ROLE_LEADER,
+  STATUS_INJECTED,
+  ANNOTATION,
+} from '../common/contract/keys.ts';
 import { DEFAULTS } from '../common/contract/defaults.ts';
 import { silentLogger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { Agent } from '../agent/agent.ts';
 import { AGENT_ENV, loadAgentConfig } from '../agent/config.ts';
 import { WEBHOOK_FLAGS, type FlagDoc } from '../webhook/config.ts';
-import { AGENT_PORT_NAME, AGENT_UID, DEFAULT_AGENT_NAME } from '../webhook/injection/injection-patch.ts';
+import { AGENT_PORT_NAME, AGENT_UID, DEFAULT_AGENT_NAME } from '../webhook/injection/agent-container.ts';
 import {
   DEFAULT_AGENT_CLUSTER_ROLE,
   DEFAULT_ROLE_BINDING_NAME,

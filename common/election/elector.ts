@@ -14,7 +14,24 @@
 // - Leadership ends, with no API call, at lastRenewSentAt + renewDeadline (a timer
 //   fires exactly then), and after an event-loop stall until a renew succeeds again.
 import { performance } from 'node:perf_hooks';
-import { initialState, isLeader, leaderIdentity, leaseValidUntil, nextAction, observe, onReadFailed, onWriteConflict, onWriteFailed, onWriteSucceeded, releaseRecord, sameRecord, type Action, type ElectionState, type LeaseRecord, type Timings } from './election.ts';
+import {
+  initialState,
+  isLeader,
+  leaderIdentity,
+  leaseValidUntil,
+  nextAction,
+  observe,
+  onReadFailed,
+  onWriteConflict,
+  onWriteFailed,
+  onWriteSucceeded,
+  releaseRecord,
+  sameRecord,
+  type Action,
+  type ElectionState,
+  type LeaseRecord,
+  type Timings,
+} from './election.ts';
 import { ApiError } from '../kube/kube-client.ts';
 import type { LeaseClient, ObservedLease } from './lease-client.ts';
 import type { Logger } from '../logger.ts';

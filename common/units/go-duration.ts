@@ -1,7 +1,6 @@
 // Go's `time.Duration` text form: the timings are annotations written as Go durations
 // (`15s`, `1m30s`), parsed and printed exactly as client-go users expect.
 
-
 const NS = {
   ns: 1n,
   us: 1_000n,

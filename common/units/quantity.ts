@@ -1,7 +1,6 @@
 // Kubernetes resource quantities (`10m`, `48Mi`, `1e9`), for range checks of the agent's
 // resource overrides.
 
-
 const QUANTITY = /^([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
 
 const SUFFIX: Record<string, number> = {

@@ -12,10 +12,14 @@ import { intervalsFromLog, jsonLines, type Interval, type LogLine } from '../obs
 /** Builds local-cluster/clientgo once (cached by a hash of its sources) and returns the binary's path. */
 export async function buildClientGoElector(): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)('bash', [join(repoRoot, 'local-cluster/clientgo/build.sh')], {
-      maxBuffer: 16 * 1024 * 1024,
-      timeout: 170_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      [join(repoRoot, 'local-cluster/clientgo/build.sh')],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 170_000,
+      },
+    );
     const bin = stdout.trim().split('\n').pop() ?? '';
     if (!existsSync(bin)) throw new Error(`build.sh printed "${bin}", which does not exist`);
     return bin;

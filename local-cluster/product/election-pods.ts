@@ -3,7 +3,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
-import { injectPod } from '../../webhook/injection/injection-patch.ts';
+import { injectPod } from '../../webhook/injection/pod.ts';
 import { AGENT_IMAGE, ECHO_IMAGE } from '../node/images.ts';
 import { grantAgentRole } from './agent-rbac.ts';
 import type { PodRunner } from '../node/pod-runner.ts';

@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, KubeClient, PATCH } from '../../common/kube/kube-client.ts';
 import { ECHO_IMAGE, localImages } from '../../local-cluster/node/images.ts';
-import { agentLeader, electedPod, gateStatus, grantAgent, leaseHolder } from '../../local-cluster/product/election-pods.ts';
+import {
+  agentLeader,
+  electedPod,
+  gateStatus,
+  grantAgent,
+  leaseHolder,
+} from '../../local-cluster/product/election-pods.ts';
 import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
 import {
   adminClient,

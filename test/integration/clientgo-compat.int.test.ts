@@ -15,7 +15,12 @@ import { AGENT_BUNDLE, localImages } from '../../local-cluster/node/images.ts';
 import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
 import { buildClientGoElector, GoElector } from '../../local-cluster/clientgo/clientgo.ts';
 import { intervalsFromLog, overlaps, type Interval } from '../../local-cluster/observe/leadership.ts';
-import { agentLeader, electedPod, grantAgent, leaseHolder } from '../../local-cluster/product/election-pods.ts';
+import {
+  agentLeader,
+  electedPod,
+  grantAgent,
+  leaseHolder,
+} from '../../local-cluster/product/election-pods.ts';
 import {
   adminClient,
   adminConnection,

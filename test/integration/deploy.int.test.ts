@@ -12,7 +12,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiError, PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
 import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
 import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
-import { adminClient, adminConnection, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
+import {
+  adminClient,
+  adminConnection,
+  createNamespace,
+  deleteNamespace,
+  waitUntil,
+} from '../helpers/kube.ts';
 import { installCertManagerCrds, kubectlPath, run, type RunResult } from '../helpers/manifests.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API objects are raw JSON, read freely

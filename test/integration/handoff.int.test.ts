@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { localImages } from '../../local-cluster/node/images.ts';
 import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
-import { echoApp, grantAgent, injectedTemplate, leaseHolder } from '../../local-cluster/product/election-pods.ts';
+import {
+  echoApp,
+  grantAgent,
+  injectedTemplate,
+  leaseHolder,
+} from '../../local-cluster/product/election-pods.ts';
 import {
   adminClient,
   adminConnection,

@@ -8,7 +8,13 @@ import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../
 import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
 import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
 import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
-import { adminClient, adminConnection, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
+import {
+  adminClient,
+  adminConnection,
+  createNamespace,
+  deleteNamespace,
+  waitUntil,
+} from '../helpers/kube.ts';
 import { run } from '../helpers/manifests.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API objects are raw JSON, read freely

@@ -7,22 +7,12 @@
 //   Deployment/StatefulSet CREATE/UPDATE → injectWorkload
 //   anything else                      → allowed unchanged, no patch
 import type { Logger } from '../../common/logger.ts';
-import {
-  allow,
-  clip,
-  deny,
-  type AdmissionRequest,
-  type AdmissionResult,
-  type DenialStatus,
-} from './review.ts';
-import {
-  DEFAULT_AGENT_NAME,
-  injectPod,
-  injectWorkload,
-  type InjectionResult,
-  type JsonPatchOp,
-  type WebhookConfig,
-} from '../injection/injection-patch.ts';
+import { allow, clip, deny } from './response.ts';
+import { type AdmissionRequest, type AdmissionResult, type DenialStatus } from './review.ts';
+import { isObject } from '../../common/json.ts';
+import { injectPod } from '../injection/pod.ts';
+import type { InjectionResult, WebhookConfig } from '../injection/result.ts';
+import { injectWorkload } from '../injection/workload.ts';
 
 export interface HandlerOptions {
   config: WebhookConfig;
@@ -63,10 +53,6 @@ function route(req: AdmissionRequest): Handled | undefined {
   return undefined;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const MAX_NAME = 253;
 
 /** `Kind namespace/name` for logs, from the request and the object, bounded in length. */
@@ -81,40 +67,12 @@ function describeTarget(req: AdmissionRequest): string {
   return `${req.kind.kind.slice(0, MAX_NAME)} ${ns}${name.slice(0, MAX_NAME)}`;
 }
 
-/** The LEASE_NAME given to the injected agent, read back from the patch. */
-function leaseFromPodPatch(patch: readonly JsonPatchOp[], agentName: string): string | undefined {
-  for (const op of patch) {
-    if (op.op !== 'add' || !/^\/spec\/(initContainers|containers)(\/-)?$/.test(op.path)) continue;
-    const containers = Array.isArray(op.value) ? op.value : [op.value];
-    for (const c of containers) {
-      if (!isObject(c) || c.name !== agentName || !Array.isArray(c.env)) continue;
-      const env = c.env.find((e) => isObject(e) && e.name === 'LEASE_NAME');
-      if (isObject(env) && typeof env.value === 'string') return env.value;
-    }
-  }
-  return undefined;
-}
-
-/** The Lease a workload's pods will share: its lease-name annotation, else its own name. */
-function leaseOfWorkload(req: AdmissionRequest): string | undefined {
-  const meta = isObject(req.object) && isObject(req.object.metadata) ? req.object.metadata : {};
-  const ann = isObject(meta.annotations) ? meta.annotations : {};
-  const explicit = ann['leader-election/lease-name'];
-  if (typeof explicit === 'string') return explicit.slice(0, MAX_NAME);
-  const name = req.name || meta.name;
-  return typeof name === 'string' && name !== '' ? name.slice(0, MAX_NAME) : undefined;
-}
-
 /** Denials of malformed objects are 400 BadRequest; broken rules are 403 Forbidden. */
 function denialCode(message: string): DenialStatus['code'] {
   return /^malformed (pod|workload):/.test(message) ? 400 : 403;
 }
 
-function fromInjection(
-  r: InjectionResult,
-  target: string,
-  leaseName: () => string | undefined,
-): AdmissionDecision {
+function fromInjection(r: InjectionResult, target: string): AdmissionDecision {
   switch (r.kind) {
     case 'skip':
       return { outcome: 'skipped', result: allow(), target, reason: r.reason, patchOps: 0 };
@@ -133,7 +91,7 @@ function fromInjection(
         result: allow(r.patch, r.warnings),
         target,
         ...(r.patch.length > 0 ? {} : { reason: 'already up to date' }),
-        leaseName: leaseName(),
+        leaseName: r.leaseName?.slice(0, MAX_NAME),
         patchOps: r.patch.length,
       };
   }
@@ -165,14 +123,10 @@ export function handleAdmission(request: AdmissionRequest, opts: HandlerOptions)
         namespace: request.namespace || undefined,
         config: opts.config,
       });
-      return fromInjection(r, target, () =>
-        r.kind === 'patch'
-          ? leaseFromPodPatch(r.patch, opts.config.agentName ?? DEFAULT_AGENT_NAME)
-          : undefined,
-      );
+      return fromInjection(r, target);
     }
     const r = injectWorkload(request.object, opts.config, { namespaceOptIn: opts.namespaceOptIn });
-    return fromInjection(r, target, () => leaseOfWorkload(request));
+    return fromInjection(r, target);
   } catch (err) {
     const message = `internal error while admitting ${target}: ${(err as Error)?.message ?? String(err)}`;
     return { outcome: 'error', result: deny(message, 500), target, reason: message, patchOps: 0 };

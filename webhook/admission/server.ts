@@ -31,9 +31,10 @@ import type { Check } from '../../common/check.ts';
 import type { Logger } from '../../common/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry, type Counter, type Histogram } from '../../common/metrics.ts';
 import { handleAdmission, logDecision } from './handler.ts';
-import { admissionResponse, clip, parseAdmissionReview } from './review.ts';
+import { admissionResponse, clip } from './response.ts';
+import { parseAdmissionReview } from './parse.ts';
 import type { CertReloader } from '../tls/cert-reloader.ts';
-import type { WebhookConfig } from '../injection/injection-patch.ts';
+import type { WebhookConfig } from '../injection/result.ts';
 
 export const ADMISSION_ROUTES = [
   { path: '/mutate', namespaceOptIn: false },

@@ -16,14 +16,12 @@
 import { readFileSync } from 'node:fs';
 import jsonpatch from 'fast-json-patch';
 import yaml from 'js-yaml';
+import { isObject, type JsonObject } from '../../common/json.ts';
 import { PULL_POLICIES, type PullPolicy } from '../../common/contract/keys.ts';
-import {
-  injectPod,
-  injectWorkload,
-  type InjectionResult,
-  type JsonPatchOp,
-  type WebhookConfig,
-} from '../injection/injection-patch.ts';
+import { injectPod } from '../injection/pod.ts';
+import { injectWorkload } from '../injection/workload.ts';
+import { type InjectionResult, type WebhookConfig } from '../injection/result.ts';
+import { type JsonPatchOp } from '../injection/json-patch.ts';
 
 export const DEFAULT_CLI_AGENT_IMAGE = 'ghcr.io/leader-election/agent:latest';
 
@@ -41,12 +39,6 @@ export interface InjectOutcome {
   /** `Kind namespace/name: message` per denied object. */
   errors: string[];
   warnings: string[];
-}
-
-type JsonObject = Record<string, unknown>;
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function describe(obj: JsonObject): string {

@@ -1,6 +1,12 @@
 // Unit tests of the contract constants and the reference table.
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER, LABEL_ROLE, NAMESPACE_LABEL_ENABLED, PREFIX } from '../../../common/contract/keys.ts';
+import {
+  ANNOTATION,
+  CONDITION_LEADER,
+  LABEL_ROLE,
+  NAMESPACE_LABEL_ENABLED,
+  PREFIX,
+} from '../../../common/contract/keys.ts';
 import { ANNOTATIONS } from '../../../common/contract/annotation-docs.ts';
 
 const A = ANNOTATION;

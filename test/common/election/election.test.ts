@@ -1,7 +1,27 @@
 // Unit tests of the pure election state machine. Time is injected: `now` is a
 // fake monotonic clock in ms, `wall` a Date used only for the record's stamps.
 import { describe, expect, it } from 'vitest';
-import { formatMicroTime, initialState, isLeader, leaderIdentity, leaseValidUntil, nextAction, nextRenewDue, observe, onReadFailed, onWriteConflict, onWriteFailed, onWriteSucceeded, releaseRecord, validateTimings, type Action, type ElectionState, type LeaseRecord, type Timings, type Written } from '../../../common/election/election.ts';
+import {
+  formatMicroTime,
+  initialState,
+  isLeader,
+  leaderIdentity,
+  leaseValidUntil,
+  nextAction,
+  nextRenewDue,
+  observe,
+  onReadFailed,
+  onWriteConflict,
+  onWriteFailed,
+  onWriteSucceeded,
+  releaseRecord,
+  validateTimings,
+  type Action,
+  type ElectionState,
+  type LeaseRecord,
+  type Timings,
+  type Written,
+} from '../../../common/election/election.ts';
 
 // client-go's defaults.
 const T: Timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };

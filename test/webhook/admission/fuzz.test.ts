@@ -16,7 +16,7 @@ import { ANNOTATION } from '../../../common/contract/keys.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { Registry } from '../../../common/metrics.ts';
 import { RESPONSE_LIMITS } from '../../../webhook/admission/review.ts';
-import type { JsonPatchOp } from '../../../webhook/injection/injection-patch.ts';
+import type { JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
 import {
   buildWebhookServer,
   closeGracefully,

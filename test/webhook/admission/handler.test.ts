@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ANNOTATION, CONDITION_LEADER } from '../../../common/contract/keys.ts';
 import { handleAdmission, logDecision, type AdmissionDecision } from '../../../webhook/admission/handler.ts';
 import type { AdmissionRequest } from '../../../webhook/admission/review.ts';
-import type { JsonPatchOp, WebhookConfig } from '../../../webhook/injection/injection-patch.ts';
+import type { JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
+import type { WebhookConfig } from '../../../webhook/injection/result.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are raw JSON, built and read freely
 type Raw = any;

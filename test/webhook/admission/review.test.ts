@@ -5,12 +5,11 @@ import {
   allow,
   clip,
   deny,
-  parseAdmissionReview,
-  RESPONSE_LIMITS,
   sanitizeWarnings,
-  type AdmissionRequest,
-} from '../../../webhook/admission/review.ts';
-import type { JsonPatchOp } from '../../../webhook/injection/injection-patch.ts';
+} from '../../../webhook/admission/response.ts';
+import { parseAdmissionReview } from '../../../webhook/admission/parse.ts';
+import { RESPONSE_LIMITS, type AdmissionRequest } from '../../../webhook/admission/review.ts';
+import type { JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
 
 const UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
 

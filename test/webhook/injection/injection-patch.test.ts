@@ -4,16 +4,11 @@
 import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../../common/contract/keys.ts';
-import {
-  agentContainer,
-  escapeJsonPointer,
-  injectPod,
-  injectWorkload,
-  type InjectionResult,
-  type JsonPatchOp,
-  type PodContext,
-  type WebhookConfig,
-} from '../../../webhook/injection/injection-patch.ts';
+import { agentContainer } from '../../../webhook/injection/agent-container.ts';
+import { escapeJsonPointer, type JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
+import { injectPod, type PodContext } from '../../../webhook/injection/pod.ts';
+import { injectWorkload } from '../../../webhook/injection/workload.ts';
+import { type InjectionResult, type WebhookConfig } from '../../../webhook/injection/result.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are raw JSON, built and read freely
 type Raw = any;

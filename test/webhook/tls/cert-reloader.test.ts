@@ -20,7 +20,12 @@ import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCa, issueCert, type CertFiles } from '../../../local-cluster/control-plane/pki.ts';
-import { CertReloader, nodeFs, type ReloaderFs, type ReloaderTimers } from '../../../webhook/tls/cert-reloader.ts';
+import {
+  CertReloader,
+  nodeFs,
+  type ReloaderFs,
+  type ReloaderTimers,
+} from '../../../webhook/tls/cert-reloader.ts';
 
 class FakeTimers implements ReloaderTimers {
   private next = 1;

@@ -1,0 +1,66 @@
+// The injected agent container: its image, its environment (the timings and the
+// downward API), its probes (the fencing) and a locked-down security context.
+import type { ElectionConfig } from '../../common/contract/election-config.ts';
+import type { JsonObject } from '../../common/json.ts';
+import type { WebhookConfig } from './result.ts';
+
+export const DEFAULT_AGENT_NAME = 'leader-election-agent';
+export const AGENT_PORT_NAME = 'le-agent';
+/** The distroless `nonroot` user and group. */
+export const AGENT_UID = 65532;
+
+function envFrom(name: string, fieldPath: string): JsonObject {
+  return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
+}
+
+/** The agent container. Exported for the docs and for tests that compare against it. */
+export function agentContainer(
+  cfg: ElectionConfig,
+  leaseName: string,
+  webhook: WebhookConfig,
+  sidecar: boolean,
+): JsonObject {
+  const pullPolicy = cfg.pullPolicy ?? webhook.imagePullPolicy;
+  const probe = (path: string) => ({ httpGet: { path, port: AGENT_PORT_NAME } });
+  return {
+    name: webhook.agentName ?? DEFAULT_AGENT_NAME,
+    image: webhook.agentImage,
+    ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
+    // A native sidecar: an init container that keeps running beside the app containers.
+    ...(sidecar ? { restartPolicy: 'Always' } : {}),
+    env: [
+      envFrom('POD_NAME', 'metadata.name'),
+      envFrom('POD_NAMESPACE', 'metadata.namespace'),
+      envFrom('POD_UID', 'metadata.uid'),
+      envFrom('POD_IP', 'status.podIP'),
+      { name: 'LEASE_NAME', value: leaseName },
+      { name: 'LEASE_DURATION', value: cfg.leaseDuration },
+      { name: 'RENEW_DEADLINE', value: cfg.renewDeadline },
+      { name: 'RETRY_PERIOD', value: cfg.retryPeriod },
+      { name: 'ROUTING', value: cfg.routing },
+      { name: 'AGENT_PORT', value: String(cfg.port) },
+      // The pod's revision, for the rollout hand-off: a Deployment's ReplicaSet labels its pods
+      // with pod-template-hash, a StatefulSet with controller-revision-hash (empty when absent).
+      envFrom('POD_TEMPLATE_HASH', "metadata.labels['pod-template-hash']"),
+      envFrom('CONTROLLER_REVISION_HASH', "metadata.labels['controller-revision-hash']"),
+    ],
+    ports: [{ name: AGENT_PORT_NAME, containerPort: cfg.port, protocol: 'TCP' }],
+    // Fencing: /readyz fails as soon as the lease is no longer valid by the local clock, and the
+    // kubelet takes the pod out of the endpoints within a second, even if the API is unreachable.
+    readinessProbe: { ...probe('/readyz'), periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 1 },
+    livenessProbe: { ...probe('/healthz'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
+    resources: {
+      requests: { cpu: cfg.resources.requests.cpu, memory: cfg.resources.requests.memory },
+      limits: { cpu: cfg.resources.limits.cpu, memory: cfg.resources.limits.memory },
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: AGENT_UID,
+      runAsGroup: AGENT_UID,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+  };
+}

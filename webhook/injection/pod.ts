@@ -1,0 +1,195 @@
+// Pod injection, a pure function from the raw pod the API server sent to a JSON Patch
+// (or a reason to skip, or a denial): the agent container, the readiness gate or the
+// role label, and the webhook's own labels and annotations. Only `add` operations.
+import { parseElectionConfig } from '../../common/contract/election-config.ts';
+import {
+  ANNOTATION,
+  CONDITION_LEADER,
+  LABEL_INJECTED,
+  LABEL_ROLE,
+  ROLE_FOLLOWER,
+  STATUS_INJECTED,
+} from '../../common/contract/keys.ts';
+import { isOptedIn } from '../../common/contract/opt-in.ts';
+import { isAbsent, isObject, str, stringMap, type JsonObject } from '../../common/json.ts';
+import { isDns1123Subdomain } from '../../common/units/dns-name.ts';
+import { agentContainer, DEFAULT_AGENT_NAME } from './agent-container.ts';
+import { appendOps, mapOps, type JsonPatchOp } from './json-patch.ts';
+import { leaseNameFromOwner } from './lease-name.ts';
+import { arrayAt, containersOf, hasContainerNamed, Invalid } from './raw-object.ts';
+import { deny, type InjectionResult, type WebhookConfig } from './result.ts';
+
+const q = (v: string) => JSON.stringify(v);
+
+export interface PodContext {
+  /** The pod's namespace carries the label `leader-election/enabled: "true"`. */
+  namespaceOptIn: boolean;
+  /** The request's namespace (a pod being created may not carry it yet); used in messages. */
+  namespace?: string;
+  config: WebhookConfig;
+}
+
+function describePod(metadata: JsonObject, namespace: string | undefined): string {
+  const ns = str(metadata.namespace) ?? namespace;
+  const name =
+    str(metadata.name) ?? (str(metadata.generateName) ? `${str(metadata.generateName)}*` : '<unnamed>');
+  return `pod ${ns ? `${ns}/` : ''}${name}`;
+}
+
+/**
+ * The patch that injects the agent and the routing into a pod being created.
+ *
+ * - not opted in (see isOptedIn) → skip;
+ * - already injected (marker annotation and agent container both present) → skip, so that a
+ *   second call (reinvocation, a retried request) is a no-op;
+ * - anything that would leave the pod without a working agent → deny, listing every problem.
+ */
+export function injectPod(rawPod: unknown, ctx: PodContext): InjectionResult {
+  try {
+    return injectPodUnsafe(rawPod, ctx);
+  } catch (err) {
+    if (err instanceof Invalid) return deny([`malformed pod: ${err.message}`]);
+    throw err;
+  }
+}
+
+function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
+  if (!isObject(rawPod)) return deny(['malformed pod: not a JSON object']);
+  const metadata = rawPod.metadata;
+  const spec = rawPod.spec;
+  if (!isObject(metadata)) return deny(['malformed pod: no metadata']);
+  if (!isObject(spec)) return deny(['malformed pod: no spec']);
+  if (!isAbsent(metadata.annotations) && !isObject(metadata.annotations)) {
+    return deny(['malformed pod: metadata.annotations is not an object']);
+  }
+  if (!isAbsent(metadata.labels) && !isObject(metadata.labels)) {
+    return deny(['malformed pod: metadata.labels is not an object']);
+  }
+  const annotations = stringMap(metadata.annotations);
+  const labels = stringMap(metadata.labels);
+  const what = describePod(metadata, ctx.namespace);
+
+  if (!isOptedIn(annotations, ctx.namespaceOptIn)) return { kind: 'skip', reason: `${what} is not opted in` };
+
+  const agentName = ctx.config.agentName ?? DEFAULT_AGENT_NAME;
+  const { containers, initContainers } = containersOf(spec, 'spec');
+  const readinessGates = arrayAt(spec, 'readinessGates', 'spec');
+  const hasAgent = hasContainerNamed(containers, agentName) || hasContainerNamed(initContainers, agentName);
+
+  if (annotations[ANNOTATION.status] === STATUS_INJECTED) {
+    if (hasAgent) return { kind: 'skip', reason: `${what} is already injected` };
+    // The marker without the agent (copied by hand from an injected pod's annotations, or the
+    // container removed by someone else): skipping would run an opted-in pod without an agent,
+    // a second leader. Fail closed.
+    return deny([
+      `the pod carries ${ANNOTATION.status}: ${STATUS_INJECTED} but has no container ${q(agentName)}: ` +
+        `remove that annotation (it is written by the webhook) so that the agent is injected`,
+    ]);
+  }
+
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (hasAgent) {
+    problems.push(
+      `the pod already has a container named ${q(agentName)} (without the ${ANNOTATION.status} marker): ` +
+        `rename it, or remove it if it was copied from an injected pod; the webhook injects the agent itself`,
+    );
+  }
+
+  const parsed = parseElectionConfig(annotations);
+  if (!parsed.ok) problems.push(...parsed.errors);
+
+  if (spec.automountServiceAccountToken === false) {
+    // The agent authenticates with the pod's service-account token (it holds the Lease and
+    // writes the pod's condition); without it, it could never lead and the pod never be Ready.
+    problems.push(
+      'spec.automountServiceAccountToken is false, but the agent needs the service account token to hold the ' +
+        'Lease: remove the field or set it to true',
+    );
+  }
+
+  let leaseName = parsed.ok ? parsed.config.leaseName : annotations[ANNOTATION.leaseName];
+  if (leaseName === undefined) {
+    const derived = leaseNameFromOwner(metadata, labels);
+    if (!derived) {
+      problems.push(
+        `pod has no owner to derive a Lease name from; set the annotation ${ANNOTATION.leaseName}`,
+      );
+    } else if (!isDns1123Subdomain(derived.name)) {
+      problems.push(
+        `the Lease name derived from the pod's owner, ${q(derived.name)}, is not a DNS-1123 subdomain; ` +
+          `set the annotation ${ANNOTATION.leaseName}`,
+      );
+    } else {
+      leaseName = derived.name;
+      if (derived.warning) warnings.push(derived.warning);
+    }
+  }
+
+  if (parsed.ok) {
+    // Every container of a pod shares its network namespace: the agent's port must be free.
+    const port = parsed.config.port;
+    for (const c of [...initContainers, ...containers]) {
+      if (!isObject(c) || !Array.isArray(c.ports)) continue;
+      if (c.ports.some((p) => isObject(p) && p.containerPort === port)) {
+        const given = annotations[ANNOTATION.agentPort] !== undefined;
+        problems.push(
+          `${ANNOTATION.agentPort}: port ${port}${given ? '' : ' (the default)'} is already declared by container ` +
+            `${q(str(c.name) ?? '')}: set ${ANNOTATION.agentPort} to a free port`,
+        );
+      }
+    }
+  }
+
+  if (problems.length > 0 || !parsed.ok || leaseName === undefined) return deny(problems);
+  const cfg = parsed.config;
+
+  if (spec.hostNetwork === true) {
+    warnings.push(
+      `the pod uses hostNetwork: the agent listens on port ${cfg.port} of the node, so two pods of the group ` +
+        `on one node collide; set ${ANNOTATION.agentPort} per workload or avoid co-locating them`,
+    );
+  }
+
+  const ops: JsonPatchOp[] = [];
+  if (cfg.agentMode === 'sidecar') {
+    // Appended, not prepended, to initContainers. Native sidecars start in the order listed and
+    // each must have started before the next init container runs, so at the end:
+    // - sidecars listed before ours (a mesh proxy the agent's API calls may go through) are up first;
+    // - the pod's regular init containers have completed before the agent can take the lease, so a
+    //   pod still initialising does not become leader (and, with readiness-gate routing, leave the
+    //   Service without a Ready endpoint);
+    // - the agent still starts before every app container, as a sidecar must.
+    // Istio prepends its proxy instead because other init containers need its network; the agent
+    // offers nothing an init container needs.
+    appendOps(ops, spec, ['spec', 'initContainers'], [agentContainer(cfg, leaseName, ctx.config, true)]);
+  } else {
+    appendOps(ops, spec, ['spec', 'containers'], [agentContainer(cfg, leaseName, ctx.config, false)]);
+  }
+
+  // The injected label lets the RBAC reconciler watch only elected pods (label selector).
+  const newLabels: Record<string, string> = { [LABEL_INJECTED]: 'true' };
+  if (cfg.routing === 'readiness-gate') {
+    const present = readinessGates.some((g) => isObject(g) && g.conditionType === CONDITION_LEADER);
+    if (!present) appendOps(ops, spec, ['spec', 'readinessGates'], [{ conditionType: CONDITION_LEADER }]);
+  } else {
+    // Every pod starts as a follower; the agent of the leader flips its own label. `add` on an
+    // existing member replaces it, which is what we want if the template set another value.
+    const current = labels[LABEL_ROLE];
+    if (current !== undefined && current !== ROLE_FOLLOWER) {
+      warnings.push(
+        `label ${LABEL_ROLE}=${current} is replaced by ${ROLE_FOLLOWER}: the agent sets it, do not set it in the pod template`,
+      );
+    }
+    newLabels[LABEL_ROLE] = ROLE_FOLLOWER;
+  }
+  mapOps(ops, rawPod, ['metadata', 'labels'], newLabels);
+
+  // The Lease name is written on the pod too (derived or given), so tools and the leader's
+  // rollout hand-off can tell which pods share an election.
+  mapOps(ops, rawPod, ['metadata', 'annotations'], {
+    [ANNOTATION.leaseName]: leaseName,
+    [ANNOTATION.status]: STATUS_INJECTED,
+  });
+  return { kind: 'patch', patch: ops, warnings, leaseName };
+}
