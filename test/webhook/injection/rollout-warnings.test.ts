@@ -1,0 +1,175 @@
+// Unit tests of the webhook's pure injection. Every patch is checked by APPLYING it
+// (fast-json-patch, with validation) to the raw object and looking at the result, so the
+// tests hold for what the API server will do, not for the shape of the operations.
+import jsonpatch from 'fast-json-patch';
+import { describe, expect, it } from 'vitest';
+import { ANNOTATION } from '../../../common/contract/keys.ts';
+import { type JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
+import { injectWorkload } from '../../../webhook/injection/workload.ts';
+import { type InjectionResult, type WebhookConfig } from '../../../webhook/injection/result.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are raw JSON, built and read freely
+type Raw = any;
+
+const A = ANNOTATION;
+const IMAGE = 'registry.example/leader-election-agent:0.1.0';
+const CONFIG: WebhookConfig = { agentImage: IMAGE };
+
+function apply(doc: unknown, patch: JsonPatchOp[]): Raw {
+  return jsonpatch.applyPatch(structuredClone(doc), patch, true).newDocument;
+}
+
+function expectPatch(r: InjectionResult): { patch: JsonPatchOp[]; warnings: string[] } {
+  if (r.kind !== 'patch') throw new Error(`expected a patch, got ${JSON.stringify(r)}`);
+  return r;
+}
+
+function deployment(mutate?: (d: Raw) => void): Raw {
+  const d: Raw = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      annotations: {
+        [A.enabled]: 'true',
+        [A.leaseDuration]: '30s',
+        'deployment.kubernetes.io/revision': '3',
+      },
+    },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' }, annotations: { 'prometheus.io/scrape': 'true' } },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.27' }], someFutureField: 1 },
+      },
+    },
+  };
+  mutate?.(d);
+  return d;
+}
+
+function statefulSet(mutate?: (d: Raw) => void): Raw {
+  const s: Raw = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', annotations: { [A.enabled]: 'true' } },
+    spec: {
+      replicas: 3,
+      serviceName: 'db',
+      selector: { matchLabels: { app: 'db' } },
+      template: {
+        metadata: { labels: { app: 'db' } },
+        spec: { containers: [{ name: 'db', image: 'pg:17' }] },
+      },
+    },
+  };
+  mutate?.(s);
+  return s;
+}
+
+/** Runs injectWorkload, applies the patch, and checks that a second run changes nothing. */
+function copy(w: Raw): { doc: Raw; patch: JsonPatchOp[]; warnings: string[] } {
+  const { patch, warnings } = expectPatch(injectWorkload(w, CONFIG));
+  const doc = apply(w, patch);
+  expect(expectPatch(injectWorkload(doc, CONFIG)).patch).toEqual([]);
+  return { doc, patch, warnings };
+}
+
+const templateAnn = (w: Raw) => w.spec.template.metadata.annotations;
+
+describe('injectWorkload: rollout warnings for readiness-gate routing', () => {
+  const warningsOf = (w: Raw, namespaceOptIn = false) =>
+    expectPatch(injectWorkload(w, CONFIG, { namespaceOptIn })).warnings;
+
+  it('warns for a multi-replica Deployment with the default RollingUpdate', () => {
+    const [w, ...rest] = warningsOf(deployment((d) => (d.spec.replicas = 3)));
+    expect(rest).toEqual([]);
+    expect(w).toContain('Deployment web');
+    expect(w).toContain('keeps at least 3 available (maxUnavailable 25%, the default)');
+    expect(w).toContain('set spec.strategy.rollingUpdate.maxUnavailable to 2 (or 100%)');
+    expect(w).toContain('hands the lease to a Ready pod of the new revision');
+    expect(w).toContain('leader-election/routing: label');
+  });
+
+  it.each([
+    ['one replica', (d: Raw) => (d.spec.replicas = 1)],
+    ['replicas absent (1)', (d: Raw) => delete d.spec.replicas],
+    ['Recreate', (d: Raw) => ((d.spec.replicas = 3), (d.spec.strategy = { type: 'Recreate' }))],
+    [
+      'maxUnavailable = replicas-1',
+      (d: Raw) => ((d.spec.replicas = 3), (d.spec.strategy = { rollingUpdate: { maxUnavailable: 2 } })),
+    ],
+    [
+      'maxUnavailable 100%',
+      (d: Raw) => ((d.spec.replicas = 5), (d.spec.strategy = { rollingUpdate: { maxUnavailable: '100%' } })),
+    ],
+    [
+      'maxUnavailable 75% of 4',
+      (d: Raw) => ((d.spec.replicas = 4), (d.spec.strategy = { rollingUpdate: { maxUnavailable: '75%' } })),
+    ],
+    ['label routing', (d: Raw) => ((d.spec.replicas = 3), (d.metadata.annotations[A.routing] = 'label'))],
+    ['opted out', (d: Raw) => ((d.spec.replicas = 3), (d.metadata.annotations[A.enabled] = 'false'))],
+  ])('does not warn a Deployment with %s', (_what, mutate) => {
+    expect(warningsOf(deployment(mutate))).toEqual([]);
+  });
+
+  it('rounds a percentage down as Kubernetes does (50% of 3 is 1)', () => {
+    const w = deployment((d) => {
+      d.spec.replicas = 3;
+      d.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '50%' } };
+    });
+    expect(warningsOf(w)).toEqual([
+      expect.stringContaining('keeps at least 2 available (maxUnavailable 50%)'),
+    ]);
+  });
+
+  it('warns when opted in by the namespace, not otherwise', () => {
+    const w = deployment((d) => {
+      d.spec.replicas = 3;
+      delete d.metadata.annotations[A.enabled];
+    });
+    expect(warningsOf(w, false)).toEqual([]);
+    expect(warningsOf(w, true)).toHaveLength(1);
+  });
+
+  it('warns for a StatefulSet with OrderedReady (the default), naming Parallel', () => {
+    const [w, ...rest] = warningsOf(statefulSet());
+    expect(rest).toEqual([]);
+    expect(w).toContain('StatefulSet db');
+    expect(w).toContain('podManagementPolicy OrderedReady');
+    expect(w).toContain('spec.podManagementPolicy: Parallel');
+    expect(w).toContain('maxUnavailable: 100%');
+    expect(w).toContain('leader-election/routing: label');
+  });
+
+  it('warns for a Parallel StatefulSet whose RollingUpdate would wait for each pod', () => {
+    const [w] = warningsOf(statefulSet((s) => (s.spec.podManagementPolicy = 'Parallel')));
+    expect(w).toContain('spec.updateStrategy.rollingUpdate.maxUnavailable: 100%');
+    expect(w).toContain('OnDelete');
+  });
+
+  it.each([
+    [
+      'Parallel, maxUnavailable 100%',
+      (s: Raw) => (
+        (s.spec.podManagementPolicy = 'Parallel'),
+        (s.spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%' } })
+      ),
+    ],
+    [
+      'Parallel, OnDelete',
+      (s: Raw) => ((s.spec.podManagementPolicy = 'Parallel'), (s.spec.updateStrategy = { type: 'OnDelete' })),
+    ],
+    ['one replica', (s: Raw) => (s.spec.replicas = 1)],
+    ['label routing', (s: Raw) => (s.metadata.annotations[A.routing] = 'label')],
+  ])('does not warn a StatefulSet with %s', (_what, mutate) => {
+    expect(warningsOf(statefulSet(mutate))).toEqual([]);
+  });
+
+  it('copies into a StatefulSet template too', () => {
+    const { doc } = copy(statefulSet());
+    expect(templateAnn(doc)).toEqual({ [A.enabled]: 'true', [A.workloadKeys]: 'enabled' });
+  });
+});
