@@ -3,7 +3,7 @@
 // tests hold for what the API server will do, not for the shape of the operations.
 import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER } from '../../../common/contract/keys.ts';
+import { ANNOTATION } from '../../../common/contract/keys.ts';
 import { type JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
 import { injectPod, type PodContext } from '../../../webhook/injection/pod.ts';
 import { injectWorkload } from '../../../webhook/injection/workload.ts';
