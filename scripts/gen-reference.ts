@@ -34,7 +34,7 @@ import {
   DEFAULT_AGENT_CLUSTER_ROLE,
   DEFAULT_ROLE_BINDING_NAME,
   OWNED_LABELS,
-} from '../webhook/rbac/reconciler.ts';
+} from '../webhook/rbac/role-binding.ts';
 import { ADMISSION_ROUTES, webhookMetrics } from '../webhook/admission/server.ts';
 
 export const root = resolve(fileURLToPath(new URL('..', import.meta.url)));

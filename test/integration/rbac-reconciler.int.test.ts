@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { pino } from 'pino';
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
 import type { Logger } from '../../common/logger.ts';
-import { RbacReconciler, type RoleBinding } from '../../webhook/rbac/reconciler.ts';
+import { RbacReconciler } from '../../webhook/rbac/reconciler.ts';
+import { type RoleBinding } from '../../webhook/rbac/role-binding.ts';
 import { ECHO_IMAGE } from '../../local-cluster/node/images.ts';
 import {
   adminClient,
