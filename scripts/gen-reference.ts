@@ -35,7 +35,8 @@ import {
   DEFAULT_ROLE_BINDING_NAME,
   OWNED_LABELS,
 } from '../webhook/rbac/role-binding.ts';
-import { ADMISSION_ROUTES, webhookMetrics } from '../webhook/admission/server.ts';
+import { ADMISSION_ROUTES } from '../webhook/admission/server.ts';
+import { webhookMetrics } from '../webhook/admission/metrics.ts';
 
 export const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const REFERENCE_PATH = join(root, 'docs', 'reference.md');

@@ -25,13 +25,8 @@ import { Registry } from '../common/metrics.ts';
 import { CertReloader } from './tls/cert-reloader.ts';
 import { ConfigError, parseWebhookArgs, type WebhookFlags } from './config.ts';
 import { RbacReconciler } from './rbac/reconciler.ts';
-import {
-  buildHealthServer,
-  buildWebhookServer,
-  TLS_MIN_VERSION,
-  WebhookHealth,
-  type WebhookApp,
-} from './admission/server.ts';
+import { buildHealthServer, WebhookHealth } from './admission/health.ts';
+import { buildWebhookServer, TLS_MIN_VERSION, type WebhookApp } from './admission/server.ts';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 export const DEFAULT_NAMESPACE = 'leader-election-system';

@@ -14,12 +14,8 @@ import { ApiError, PATCH, type KubeClient } from '../../common/kube/kube-client.
 import { createLogger } from '../../common/logger.ts';
 import { Registry } from '../../common/metrics.ts';
 import { CertReloader } from '../../webhook/tls/cert-reloader.ts';
-import {
-  buildWebhookServer,
-  closeGracefully,
-  WebhookHealth,
-  type WebhookApp,
-} from '../../webhook/admission/server.ts';
+import { buildWebhookServer, closeGracefully, type WebhookApp } from '../../webhook/admission/server.ts';
+import { WebhookHealth } from '../../webhook/admission/health.ts';
 import { issueCert, type CertFiles } from '../../local-cluster/control-plane/pki.ts';
 import { adminClient, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
 

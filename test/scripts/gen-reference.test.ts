@@ -11,7 +11,8 @@ import { ANNOTATIONS } from '../../common/contract/annotation-docs.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { Registry } from '../../common/metrics.ts';
 import { WEBHOOK_FLAGS } from '../../webhook/config.ts';
-import { buildHealthServer, buildWebhookServer, WebhookHealth } from '../../webhook/admission/server.ts';
+import { buildHealthServer, WebhookHealth } from '../../webhook/admission/health.ts';
+import { buildWebhookServer } from '../../webhook/admission/server.ts';
 import {
   AGENT_ENDPOINTS,
   REFERENCE_PATH,

@@ -12,12 +12,7 @@
 // Bad input gets a clear answer and nothing else: a body that is not JSON, or not an
 // AdmissionReview v1 → 400 with a metav1.Status body; a content type other than
 // application/json → 415; an object we do not handle → allowed unchanged.
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { SecureVersion } from 'node:tls';
 import Fastify, {
@@ -29,8 +24,10 @@ import Fastify, {
 } from 'fastify';
 import type { Check } from '../../common/check.ts';
 import type { Logger } from '../../common/logger.ts';
-import { PROMETHEUS_CONTENT_TYPE, Registry, type Counter, type Histogram } from '../../common/metrics.ts';
+import { PROMETHEUS_CONTENT_TYPE, Registry } from '../../common/metrics.ts';
 import { handleAdmission, logDecision } from './handler.ts';
+import { WebhookHealth } from './health.ts';
+import { webhookMetrics } from './metrics.ts';
 import { admissionResponse, clip } from './response.ts';
 import { parseAdmissionReview } from './parse.ts';
 import type { CertReloader } from '../tls/cert-reloader.ts';
@@ -48,64 +45,6 @@ export const TLS_MIN_VERSION: SecureVersion = 'TLSv1.2';
 export const MAX_NAMESPACE_LABELS = 1000;
 
 export type WebhookApp = FastifyInstance<HttpsServer, IncomingMessage, ServerResponse, Logger>;
-
-/** Readiness and liveness of the webhook process; main flips it on SIGTERM. */
-export class WebhookHealth {
-  private stopping = false;
-  private readonly certLoaded: () => boolean;
-
-  constructor(certLoaded: () => boolean) {
-    this.certLoaded = certLoaded;
-  }
-
-  /** /readyz fails from now on; requests are still served until the server closes. */
-  beginShutdown(): void {
-    this.stopping = true;
-  }
-
-  get shuttingDown(): boolean {
-    return this.stopping;
-  }
-
-  readiness(): Check {
-    if (this.stopping) return { ok: false, reason: 'shutting down' };
-    if (!this.certLoaded()) return { ok: false, reason: 'no serving certificate loaded yet' };
-    return { ok: true, reason: 'serving' };
-  }
-
-  liveness(): Check {
-    return { ok: true, reason: 'alive' };
-  }
-}
-
-export interface WebhookMetrics {
-  requests: Counter;
-  injections: Counter;
-  duration: Histogram;
-}
-
-/** Sub-millisecond buckets: a decision takes tens of microseconds; the API server's budget is seconds. */
-export const DURATION_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-];
-
-export function webhookMetrics(registry: Registry): WebhookMetrics {
-  return {
-    requests: registry.counter(
-      'webhook_admission_requests_total',
-      'Admission requests by route and HTTP status code.',
-    ),
-    injections: registry.counter(
-      'webhook_injections_total',
-      'Admission decisions by namespace and result (patched, skipped, denied, error).',
-    ),
-    duration: registry.histogram(
-      'webhook_admission_duration_seconds',
-      'Time from request received to response sent, by route.',
-      DURATION_BUCKETS,
-    ),
-  };
-}
 
 /** A fixed pair (tests, a laptop) or a reloader (production). */
 export type CertSource = CertReloader | { cert: string | Buffer; key: string | Buffer };
@@ -300,35 +239,4 @@ export async function closeGracefully(
   health.beginShutdown();
   if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
   await app.close();
-}
-
-export interface HealthServerOptions {
-  health: WebhookHealth;
-  registry?: Registry;
-  metrics?: boolean;
-}
-
-/**
- * Plain HTTP /healthz, /readyz and /metrics for kubelet probes and scrapers. It answers before
- * any certificate is loaded, when the HTTPS port cannot complete a handshake yet.
- */
-export function buildHealthServer(opts: HealthServerOptions): HttpServer {
-  return createHttpServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (code: number, type: string, body: string) => {
-      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return send(405, 'text/plain; charset=utf-8', 'method not allowed\n');
-    }
-    const check = (c: Check) =>
-      send(c.ok ? 200 : 503, 'text/plain; charset=utf-8', `${c.ok ? 'ok' : 'not ok'}: ${c.reason}\n`);
-    if (path === '/healthz') return check(opts.health.liveness());
-    if (path === '/readyz') return check(opts.health.readiness());
-    if (path === '/metrics' && opts.metrics !== false && opts.registry) {
-      return send(200, PROMETHEUS_CONTENT_TYPE, opts.registry.render());
-    }
-    return send(404, 'text/plain; charset=utf-8', `no route ${path}; try /healthz, /readyz, /metrics\n`);
-  });
 }

@@ -21,9 +21,9 @@ import {
   buildWebhookServer,
   closeGracefully,
   MAX_NAMESPACE_LABELS,
-  WebhookHealth,
   type WebhookApp,
 } from '../../../webhook/admission/server.ts';
+import { WebhookHealth } from '../../../webhook/admission/health.ts';
 import { createCa, issueCert } from '../../../local-cluster/control-plane/pki.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fuzz documents are raw JSON, built and read freely
