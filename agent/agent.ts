@@ -7,24 +7,26 @@ import type { Check } from '../common/check.ts';
 import { ReadinessWriter } from './readiness-writer.ts';
 import { RolloutWatcher } from './handoff.ts';
 import { Elector } from '../common/election/elector.ts';
+import { systemClock, type Clock } from '../common/clock.ts';
+import { fencingCheck } from './fencing.ts';
 import { KubeClient } from '../common/kube/kube-client.ts';
 import type { KubeConnection } from '../common/kube/kubeconfig.ts';
 import { LeaseClient } from '../common/election/lease-client.ts';
 import type { Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 
-/** How long a pod that stopped leading stays unready after its pod shows it as a follower. */
-const FOLLOWER_HOLD_MS = 2_000;
-
 export interface AgentOptions {
   config: AgentConfig;
   connection: KubeConnection;
   log: Logger;
+  /** The monotonic clock of the election and the fencing; the system's by default. */
+  clock?: Clock;
 }
 
 export class Agent {
   readonly config: AgentConfig;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private readonly client: KubeClient;
   readonly elector: Elector;
   private readonly writer: ReadinessWriter;
@@ -33,13 +35,14 @@ export class Agent {
   private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
   private server: Server | undefined;
   private lastSnapshot = '';
-  /** When the pod was confirmed to show this agent as a follower after it led. */
+  /** When (monotonic) the pod was confirmed to show this agent as a follower after it led. */
   private followerSince: number | undefined;
 
   constructor(opts: AgentOptions) {
     const { config, log } = opts;
     this.config = config;
     this.log = log;
+    this.clock = opts.clock ?? systemClock;
     // Every request is bounded by half the renew deadline (at most 5 s), so a
     // hung connection cannot keep a leader past its deadline unnoticed.
     const timeoutMs = Math.min(Math.floor(config.timings.renewDeadlineMs / 2), 5_000);
@@ -96,6 +99,7 @@ export class Agent {
       timings: config.timings,
       leases,
       log,
+      clock: this.clock,
       callbacks: {
         onStartedLeading: () => {
           masterStatus.set(labels, 1);
@@ -113,7 +117,7 @@ export class Agent {
           // False first: whatever comes next, this pod must stop looking like the leader.
           this.followerSince = undefined;
           void this.writer.set(false).then(() => {
-            if (!this.elector.isLeader()) this.followerSince = Date.now();
+            if (!this.elector.isLeader()) this.followerSince = this.clock.now();
           });
           this.rollout.stop();
           this.event(
@@ -184,26 +188,16 @@ export class Agent {
     };
   }
 
-  /**
-   * The fencing probe, the same rule in both routings: not ready while this pod
-   * may still show itself leader (gate True or role label leader, as far as we
-   * know) without a valid lease by our own clock. A follower whose pod shows
-   * False is ready: in readiness-gate routing the gate keeps it out of the
-   * Service, and when it wins, the gate alone makes it Ready — no wait for the
-   * next probe period (see docs/architecture.md, departures).
-   */
+  /** The fencing probe (agent/fencing.ts). */
   readiness(): Check {
-    if (this.elector.isLeader()) return { ok: true, reason: 'holds the lease' };
-    if (this.writer.written !== false) {
-      return { ok: false, reason: 'does not hold a valid lease and the pod may still show it as leader' };
-    }
-    // A pod that just stopped leading stays unready a little longer: in label routing the
-    // EndpointSlice controller must see the role label change before the kubelet can mark
-    // the pod Ready again (observed: Ready landing 75 ms before the label left the Service).
-    if (this.followerSince !== undefined && Date.now() - this.followerSince < FOLLOWER_HOLD_MS) {
-      return { ok: false, reason: 'stopped leading moments ago' };
-    }
-    return { ok: true, reason: 'follower; the pod shows it' };
+    return fencingCheck(
+      {
+        leading: this.elector.isLeader(),
+        podShowsLeader: this.writer.written,
+        followerSince: this.followerSince,
+      },
+      this.clock.now(),
+    );
   }
 
   /** Fails only if the election loop is wedged; an unreachable API server is not a reason to restart. */
@@ -278,7 +272,7 @@ export class Agent {
    * (empty holder, leaseDurationSeconds 1) so a standby takes over at once.
    */
   async stop(): Promise<void> {
-    const started = Date.now();
+    const started = this.clock.now();
     await this.elector.stop({
       release: true,
       beforeRelease: () => this.writeFalseBounded(),
@@ -292,6 +286,6 @@ export class Agent {
       this.server.closeAllConnections();
     });
     this.client.close();
-    this.log.info({ ms: Date.now() - started }, 'agent stopped');
+    this.log.info({ ms: Math.round(this.clock.now() - started) }, 'agent stopped');
   }
 }

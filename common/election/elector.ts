@@ -13,7 +13,6 @@
 //   Timers remain the ground truth for expiry; the watch only makes things sooner.
 // - Leadership ends, with no API call, at lastRenewSentAt + renewDeadline (a timer
 //   fires exactly then), and after an event-loop stall until a renew succeeds again.
-import { performance } from 'node:perf_hooks';
 import {
   initialState,
   isLeader,
@@ -34,15 +33,8 @@ import {
 } from './election.ts';
 import { ApiError } from '../kube/kube-client.ts';
 import type { LeaseClient, ObservedLease } from './lease-client.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-
-export interface Clock {
-  /** Monotonic milliseconds. */
-  now(): number;
-  wall(): Date;
-}
-
-export const systemClock: Clock = { now: () => performance.now(), wall: () => new Date() };
 
 export interface ElectorCallbacks {
   onStartedLeading?(): void;

@@ -2,7 +2,8 @@
 // request flow around the pure state machine (renew fallback on 409, release,
 // fencing timer, stall detection), with no real sleeps.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Elector, type Clock } from '../../../common/election/elector.ts';
+import { Elector } from '../../../common/election/elector.ts';
+import { type Clock } from '../../../common/clock.ts';
 import type { LeaseRecord, Timings } from '../../../common/election/election.ts';
 import { ApiError } from '../../../common/kube/kube-client.ts';
 import type { Lease, LeaseClient, ObservedLease } from '../../../common/election/lease-client.ts';
