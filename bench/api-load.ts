@@ -13,7 +13,7 @@
 // anonymous memory and RSS at its end), and the client-go processes' for comparison.
 import type { KubeClient } from '../common/kube/kube-client.ts';
 import type { KubeConnection } from '../common/kube/kubeconfig.ts';
-import type { PodRunner } from '../local-cluster/node/pod-runner.ts';
+import type { PodRunner } from '../local-cluster/index.ts';
 import { diff, openWatches, requestsByVerb, scrape, type Sample } from './lib/apiserver-metrics.ts';
 import { DEFAULTS, GoGroup, OurGroup, timingsLabel } from './lib/groups.ts';
 import { LeaseTap } from './lib/lease-tap.ts';

@@ -17,7 +17,7 @@
 //   their own Leases (each trial is seconds of waiting on timers), so both
 //   sample the same period of machine load.
 import type { KubeClient } from '../common/kube/kube-client.ts';
-import type { PodRunner } from '../local-cluster/node/pod-runner.ts';
+import type { PodRunner } from '../local-cluster/index.ts';
 import { AGENT, DEFAULTS, GoGroup, OurGroup, leaseMs, timingsLabel, type Timings } from './lib/groups.ts';
 import type { LeaseTap } from './lib/lease-tap.ts';
 import { cpuMs, jitter, progress, sleep, summarize, waitFor, type Summary } from './lib/util.ts';

@@ -12,7 +12,7 @@
 // exceeds the agent's readiness probe period plus timeout (1 s + 1 s), so a leader
 // that is paused or cut off is out of the endpoints before anyone can take over.
 import type { KubeClient } from '../common/kube/kube-client.ts';
-import type { PodRunner } from '../local-cluster/node/pod-runner.ts';
+import type { PodRunner } from '../local-cluster/index.ts';
 import { AGENT, OurGroup, leaseMs, timingsLabel, type Timings } from './lib/groups.ts';
 import type { LeaseTap } from './lib/lease-tap.ts';
 import { jitter, progress, shuffle, sleep, waitFor } from './lib/util.ts';

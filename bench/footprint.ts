@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, parse } from 'node:path';
-import { repoRoot } from '../local-cluster/control-plane/control-plane.ts';
+import { repoRoot } from '../local-cluster/index.ts';
 
 export interface FootprintResult {
   bundleBytes: number;

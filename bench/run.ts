@@ -13,11 +13,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ControlPlane } from '../local-cluster/control-plane/control-plane.ts';
-import { AGENT_BUNDLE, AGENT_IMAGE } from '../local-cluster/node/images.ts';
-import { PodRunner, type ImageMap } from '../local-cluster/node/pod-runner.ts';
-import { grantAgentRole } from '../local-cluster/product/agent-rbac.ts';
-import { buildClientGoElector } from '../local-cluster/clientgo/clientgo.ts';
+import {
+  AGENT_BUNDLE,
+  AGENT_IMAGE,
+  buildClientGoElector,
+  ControlPlane,
+  grantAgentRole,
+  type ImageMap,
+  PodRunner,
+} from '../local-cluster/index.ts';
 import { runFailover } from './failover.ts';
 import { runApiLoad } from './api-load.ts';
 import { runScale, buildManyClientGo } from './scale.ts';

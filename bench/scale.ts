@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApiError, type KubeClient } from '../common/kube/kube-client.ts';
 import type { KubeConnection } from '../common/kube/kubeconfig.ts';
-import { repoRoot } from '../local-cluster/control-plane/control-plane.ts';
+import { repoRoot } from '../local-cluster/index.ts';
 import { diff, openWatches, requestsByVerb, scrape } from './lib/apiserver-metrics.ts';
 import { createNamespace, deleteNamespace, DEFAULTS, timingsLabel } from './lib/groups.ts';
 import { LeaseTap } from './lib/lease-tap.ts';

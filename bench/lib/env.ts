@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
+import { repoRoot } from '../../local-cluster/index.ts';
 
 export const DATA_DIR = join(repoRoot, 'docs/bench-data');
 export const BENCH_DOC = join(repoRoot, 'docs/benchmarks.md');

@@ -8,11 +8,15 @@
 import { readFileSync } from 'node:fs';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
-import type { PodRunner, RunningPod } from '../../local-cluster/node/pod-runner.ts';
-import { agentLeader, injectedTemplate } from '../../local-cluster/product/election-pods.ts';
-import { GoElector } from '../../local-cluster/clientgo/clientgo.ts';
-import { parseLogTime } from '../../local-cluster/observe/leadership.ts';
-import { Observer } from '../../local-cluster/observe/observer.ts';
+import {
+  agentLeader,
+  GoElector,
+  injectedTemplate,
+  Observer,
+  parseLogTime,
+  type PodRunner,
+  type RunningPod,
+} from '../../local-cluster/index.ts';
 import type { LeaseTap } from './lease-tap.ts';
 import { progress, sleep, waitFor } from './util.ts';
 

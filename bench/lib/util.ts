@@ -1,7 +1,7 @@
 // Small helpers shared by the benchmarks: sleeping, waiting, statistics,
 // progress lines, and per-process CPU and memory read from /proc.
 import { readFileSync } from 'node:fs';
-import { sleep, waitUntil } from '../../local-cluster/wait.ts';
+import { sleep, waitUntil } from '../../local-cluster/index.ts';
 
 export { sleep };
 

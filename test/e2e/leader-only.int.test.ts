@@ -12,9 +12,14 @@ import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
-import { restartApiserverOf } from '../../local-cluster/control-plane/control-plane.ts';
-import { LocalSetup } from '../../local-cluster/product/local-setup.ts';
-import { echoApp, leaseHolder } from '../../local-cluster/product/election-pods.ts';
+import {
+  echoApp,
+  leaseHolder,
+  LocalSetup,
+  Observer,
+  restartApiserverOf,
+  TrafficChecker,
+} from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,
@@ -23,8 +28,6 @@ import {
   sleep,
   waitUntil,
 } from '../helpers/kube.ts';
-import { Observer } from '../../local-cluster/observe/observer.ts';
-import { TrafficChecker } from '../../local-cluster/observe/traffic-checker.ts';
 
 const LEASE_MS = 6000;
 

@@ -3,9 +3,9 @@
 import { inject } from 'vitest';
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
 import { connectionFromKubeconfig, type KubeConnection } from '../../common/kube/kubeconfig.ts';
-import { waitUntil } from '../../local-cluster/wait.ts';
+import { waitUntil } from '../../local-cluster/index.ts';
 
-export { sleep, waitUntil } from '../../local-cluster/wait.ts';
+export { sleep, waitUntil } from '../../local-cluster/index.ts';
 
 export function adminConnection(): KubeConnection {
   return connectionFromKubeconfig(inject('kubeconfig'));

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
-import { buildBinaries, repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
-import { waitUntil } from '../../local-cluster/wait.ts';
+import { buildBinaries, repoRoot, waitUntil } from '../../local-cluster/index.ts';
 
 export const MANIFESTS_DIR = join(repoRoot, 'manifests');
 export const BASE_DIR = join(MANIFESTS_DIR, 'base');

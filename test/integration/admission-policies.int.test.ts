@@ -8,15 +8,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, KubeClient, PATCH } from '../../common/kube/kube-client.ts';
-import { ECHO_IMAGE, localImages } from '../../local-cluster/node/images.ts';
 import {
   agentLeader,
+  ECHO_IMAGE,
   electedPod,
   gateStatus,
   grantAgent,
   leaseHolder,
-} from '../../local-cluster/product/election-pods.ts';
-import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
+  localImages,
+  PodRunner,
+} from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

@@ -6,9 +6,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
-import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
-import { localImages } from '../../local-cluster/node/images.ts';
-import { intervalsFromLog, overlaps, type Interval } from '../../local-cluster/observe/leadership.ts';
+import {
+  agentLeader,
+  agentReadyz,
+  electedPod,
+  gateStatus,
+  grantAgent,
+  type Interval,
+  intervalsFromLog,
+  leaseHolder,
+  localImages,
+  overlaps,
+  PodRunner,
+} from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,
@@ -17,14 +27,6 @@ import {
   sleep,
   waitUntil,
 } from '../helpers/kube.ts';
-import {
-  agentLeader,
-  agentReadyz,
-  electedPod,
-  gateStatus,
-  grantAgent,
-  leaseHolder,
-} from '../../local-cluster/product/election-pods.ts';
 
 const LEASE_MS = 2000;
 const RETRY_MS = 1000;

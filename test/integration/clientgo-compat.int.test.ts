@@ -11,16 +11,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { listWatch } from '../../common/kube/list-watch.ts';
-import { AGENT_BUNDLE, localImages } from '../../local-cluster/node/images.ts';
-import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
-import { buildClientGoElector, GoElector } from '../../local-cluster/clientgo/clientgo.ts';
-import { intervalsFromLog, overlaps, type Interval } from '../../local-cluster/observe/leadership.ts';
 import {
+  AGENT_BUNDLE,
   agentLeader,
+  buildClientGoElector,
   electedPod,
+  GoElector,
   grantAgent,
+  type Interval,
+  intervalsFromLog,
   leaseHolder,
-} from '../../local-cluster/product/election-pods.ts';
+  localImages,
+  overlaps,
+  PodRunner,
+} from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

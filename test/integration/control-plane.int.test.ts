@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
-import { buildBinaries } from '../../local-cluster/control-plane/control-plane.ts';
-import { issueCert } from '../../local-cluster/control-plane/pki.ts';
+import { buildBinaries, issueCert } from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

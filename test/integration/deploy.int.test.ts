@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiError, PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
-import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
-import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
+import { PodRunner, repoRoot } from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

@@ -1,7 +1,7 @@
 // vitest globalSetup for the integration project: one real control plane per
 // test run, shared by every integration file (each test uses its own namespace).
 import type { TestProject } from 'vitest/node';
-import { ControlPlane } from '../../local-cluster/control-plane/control-plane.ts';
+import { ControlPlane } from '../../local-cluster/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -4,14 +4,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
-import { localImages } from '../../local-cluster/node/images.ts';
-import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
 import {
   echoApp,
   grantAgent,
   injectedTemplate,
   leaseHolder,
-} from '../../local-cluster/product/election-pods.ts';
+  localImages,
+  PodRunner,
+} from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

@@ -18,8 +18,7 @@ import { ANNOTATION, CONDITION_LEADER } from '../../common/contract/keys.ts';
 import { parseElectionConfig } from '../../common/contract/election-config.ts';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { agentContainer } from '../../webhook/injection/agent-container.ts';
-import { freePort, repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
-import { issueCert } from '../../local-cluster/control-plane/pki.ts';
+import { freePort, issueCert, repoRoot } from '../../local-cluster/index.ts';
 import { adminClient, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
 import { imageCommand, parseDockerfile } from '../../scripts/dockerfile.ts';
 

@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
-import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
+import { repoRoot } from '../../local-cluster/index.ts';
 import { adminClient } from '../helpers/kube.ts';
 import {
   MANIFESTS_DIR,

@@ -6,8 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { PATCH } from '../../common/kube/kube-client.ts';
-import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
-import { PodRunner, type ImageMap } from '../../local-cluster/node/pod-runner.ts';
+import { type ImageMap, PodRunner, repoRoot } from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

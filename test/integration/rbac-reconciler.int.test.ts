@@ -9,7 +9,7 @@ import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
 import type { Logger } from '../../common/logger.ts';
 import { RbacReconciler } from '../../webhook/rbac/reconciler.ts';
 import { type RoleBinding } from '../../webhook/rbac/role-binding.ts';
-import { ECHO_IMAGE } from '../../local-cluster/node/images.ts';
+import { ECHO_IMAGE } from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../common/contract/keys.ts';
 import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
-import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
-import { PodRunner } from '../../local-cluster/node/pod-runner.ts';
+import { PodRunner, repoRoot } from '../../local-cluster/index.ts';
 import {
   adminClient,
   adminConnection,

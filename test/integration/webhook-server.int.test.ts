@@ -16,7 +16,7 @@ import { Registry } from '../../common/metrics.ts';
 import { CertReloader } from '../../webhook/tls/cert-reloader.ts';
 import { buildWebhookServer, closeGracefully, type WebhookApp } from '../../webhook/admission/server.ts';
 import { WebhookHealth } from '../../webhook/admission/health.ts';
-import { issueCert, type CertFiles } from '../../local-cluster/control-plane/pki.ts';
+import { issueCert, type CertFiles } from '../../local-cluster/index.ts';
 import { adminClient, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API objects are raw JSON, read freely

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../local-cluster/control-plane/control-plane.ts';
+import { repoRoot } from '../../local-cluster/index.ts';
 import { imageCommand, parseDockerfile, splitFlags } from '../../scripts/dockerfile.ts';
 import { lintDockerfile, projectDockerfiles } from '../../scripts/lint-dockerfiles.ts';
 

@@ -24,7 +24,7 @@ import {
   type WebhookApp,
 } from '../../../webhook/admission/server.ts';
 import { WebhookHealth } from '../../../webhook/admission/health.ts';
-import { createCa, issueCert } from '../../../local-cluster/control-plane/pki.ts';
+import { createCa, issueCert } from '../../../local-cluster/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- fuzz documents are raw JSON, built and read freely
 type Raw = any;

@@ -19,7 +19,7 @@ import { connect, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCa, issueCert, type CertFiles } from '../../../local-cluster/control-plane/pki.ts';
+import { createCa, issueCert, type CertFiles } from '../../../local-cluster/index.ts';
 import {
   CertReloader,
   nodeFs,

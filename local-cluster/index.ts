@@ -1,0 +1,55 @@
+// The local cluster: a library that runs Kubernetes on this machine for the tests,
+// `make demo`, `make cluster-up` and `make bench`. Import it from here only; the files
+// behind this index are its internals. docs/testing.md describes each part.
+//
+// The control plane (control-plane/): a real etcd, kube-apiserver and
+// kube-controller-manager as local processes, built once from the Go modules.
+//   ControlPlane.start() → server, kubeconfig, connection(), client(), logTail(), stop()
+//   restartApiserverOf(plane)    restart kube-apiserver from a test worker
+//   createCa / issueCert         PKI with openssl (webhook serving certificates)
+//
+// The node (node/): the pod runner, a stand-in for the kubelet that runs containers as
+// local processes, from a map of images to commands.
+//   new PodRunner({ connection: plane.connection(), images: localImages }).start() … stop()
+//   AGENT_IMAGE, ECHO_IMAGE      the images the map knows (the agent bundle, the echo app)
+//
+// The product (product/): installed the way the tests and the demo need it.
+//   LocalSetup                   the webhook as a process registered by URL, with its RBAC
+//   grantAgent / grantAgentRole  the agent's RBAC in a namespace, without the webhook
+//   electedPod / injectedTemplate / echoApp   pods built by the real injection
+//   agentLeader / agentReadyz / gateStatus / leaseHolder   what the agents and pods say
+//
+// Observing (observe/): Observer (ready endpoints, holder, gates, with timestamps),
+// TrafficChecker (requests to the ready endpoints, like kube-proxy), leadership intervals
+// from electors' logs (overlaps).
+//
+// client-go (clientgo/): a client-go v0.36 elector on the same Lease, for compatibility.
+//
+// waitUntil / sleep: polling with a bound.
+export {
+  ControlPlane,
+  buildBinaries,
+  freePort,
+  repoRoot,
+  restartApiserverOf,
+} from './control-plane/control-plane.ts';
+export { createCa, issueCert, type CertFiles } from './control-plane/pki.ts';
+export { PodRunner, type ImageMap, type RunningPod } from './node/pod-runner.ts';
+export { AGENT_BUNDLE, AGENT_IMAGE, ECHO_IMAGE, localImages } from './node/images.ts';
+export { LocalSetup } from './product/local-setup.ts';
+export { grantAgentRole } from './product/agent-rbac.ts';
+export {
+  agentLeader,
+  agentReadyz,
+  echoApp,
+  electedPod,
+  gateStatus,
+  grantAgent,
+  injectedTemplate,
+  leaseHolder,
+} from './product/election-pods.ts';
+export { Observer } from './observe/observer.ts';
+export { TrafficChecker } from './observe/traffic-checker.ts';
+export { intervalsFromLog, overlaps, parseLogTime, type Interval } from './observe/leadership.ts';
+export { buildClientGoElector, GoElector } from './clientgo/clientgo.ts';
+export { sleep, waitUntil } from './wait.ts';
