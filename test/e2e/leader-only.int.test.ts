@@ -4,7 +4,7 @@
 // processes with their pods' own tokens. A traffic checker sends requests like
 // kube-proxy would, and an observer records every change throughout.
 // Timings: lease 6s, renew deadline 3s, retry 1s — the fencing margins the
-// webhook asks for (common/annotations.ts timingWarnings): a frozen leader is
+// webhook asks for (common/contract/timing-warnings.ts): a frozen leader is
 // noticed by its probe timing out (~2 s) well before anyone may take over (≥ 5 s).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,7 +4,7 @@
 // node (/nodejs/bin/node) is the local node, and /app/*.mjs is the bundle from dist/,
 // copied into a temporary directory where no node_modules can be found (as in the image,
 // which holds Node and that one file). The agent gets the env the webhook injects (its
-// container spec from webhook/injection/injection-patch.ts, downward API resolved from a real pod)
+// container spec from webhook/injection/agent-container.ts, downward API resolved from a real pod)
 // and the admin kubeconfig; the webhook gets --agent-image, --cert-dir with a certificate
 // issued by the plane's CA, and --kubeconfig. Both must start, serve, and stop on SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';

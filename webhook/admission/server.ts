@@ -139,7 +139,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
     // Without a certificate the server still starts; the reloader sets one with setSecureContext.
     https: { minVersion: TLS_MIN_VERSION, ...(fixed ? { cert: fixed.cert, key: fixed.key } : {}) },
     loggerInstance: log,
-    // One line per admission decision is ours to write (admission-handler.ts logDecision).
+    // One line per admission decision is ours to write (handler.ts logDecision).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
     // While closing, keep answering requests that arrive on open connections: a 503 would
