@@ -1,6 +1,4 @@
-// Unit tests of the webhook's pure injection. Every patch is checked by APPLYING it
-// (fast-json-patch, with validation) to the raw object and looking at the result, so the
-// tests hold for what the API server will do, not for the shape of the operations.
+// Unit tests of the JSON Patch helpers.
 import { describe, expect, it } from 'vitest';
 import { escapeJsonPointer } from '../../../webhook/injection/json-patch.ts';
 

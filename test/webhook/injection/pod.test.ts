@@ -1,111 +1,28 @@
-// Unit tests of the webhook's pure injection. Every patch is checked by APPLYING it
-// (fast-json-patch, with validation) to the raw object and looking at the result, so the
-// tests hold for what the API server will do, not for the shape of the operations.
-import jsonpatch from 'fast-json-patch';
+// Unit tests of pod injection: the agent, the readiness gate or role label, opt-in, denials and
+// the Lease name, checked by applying each patch (test/webhook/injection/fixtures.ts).
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../../common/contract/keys.ts';
+import { LABEL_INJECTED, LABEL_ROLE } from '../../../common/contract/keys.ts';
 import { agentContainer } from '../../../webhook/injection/agent-container.ts';
-import { type JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
-import { injectPod, type PodContext } from '../../../webhook/injection/pod.ts';
-import { type InjectionResult, type WebhookConfig } from '../../../webhook/injection/result.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are raw JSON, built and read freely
-type Raw = any;
-
-const A = ANNOTATION;
-const IMAGE = 'registry.example/leader-election-agent:0.1.0';
-const CONFIG: WebhookConfig = { agentImage: IMAGE };
-const CTX: PodContext = { namespaceOptIn: false, namespace: 'shop', config: CONFIG };
-const GATE = { conditionType: CONDITION_LEADER };
-const AGENT = 'leader-election-agent';
-
-function apply(doc: unknown, patch: JsonPatchOp[]): Raw {
-  return jsonpatch.applyPatch(structuredClone(doc), patch, true).newDocument;
-}
-
-/** A pod as a Deployment's ReplicaSet creates it: generateName only, no name, no namespace. */
-function deploymentPod(mutate?: (p: Raw) => void): Raw {
-  const p: Raw = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: 'web-7d9f8b6c5d-',
-      labels: { app: 'web', 'pod-template-hash': '7d9f8b6c5d' },
-      annotations: { [A.enabled]: 'true' },
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: 'web-7d9f8b6c5d',
-          uid: '11111111-2222-3333-4444-555555555555',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    },
-    spec: {
-      containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ name: 'http', containerPort: 8080 }] }],
-    },
-  };
-  mutate?.(p);
-  return p;
-}
-
-function expectPatch(r: InjectionResult): { patch: JsonPatchOp[]; warnings: string[] } {
-  if (r.kind !== 'patch') throw new Error(`expected a patch, got ${JSON.stringify(r)}`);
-  return r;
-}
-
-function expectDeny(r: InjectionResult): string {
-  if (r.kind !== 'deny') throw new Error(`expected a denial, got ${JSON.stringify(r)}`);
-  return r.message;
-}
-
-function expectSkip(r: InjectionResult): string {
-  if (r.kind !== 'skip') throw new Error(`expected a skip, got ${JSON.stringify(r)}`);
-  return r.reason;
-}
-
-/** Injects, checks the patch is add-only and idempotent, and returns the patched pod. */
-function inject(pod: Raw, ctx: PodContext = CTX): { doc: Raw; patch: JsonPatchOp[]; warnings: string[] } {
-  const { patch, warnings } = expectPatch(injectPod(pod, ctx));
-  expect(patch.every((op) => op.op === 'add')).toBe(true);
-  const doc = apply(pod, patch);
-  expect(expectSkip(injectPod(doc, ctx))).toContain('already injected');
-  return { doc, patch, warnings };
-}
-
-function envOf(container: Raw): Record<string, unknown> {
-  return Object.fromEntries(
-    (container.env as Raw[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]),
-  );
-}
-
-function agentOf(doc: Raw): Raw {
-  const all: Raw[] = [...(doc.spec.initContainers ?? []), ...doc.spec.containers];
-  const found = all.filter((c) => c.name === AGENT);
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-/** The parsed default configuration, for comparing against agentContainer(). */
-function okConfig() {
-  return {
-    enabled: true,
-    leaseName: undefined,
-    leaseDuration: '15s',
-    renewDeadline: '10s',
-    retryPeriod: '2s',
-    leaseDurationMs: 15_000,
-    renewDeadlineMs: 10_000,
-    retryPeriodMs: 2_000,
-    routing: 'readiness-gate' as const,
-    agentMode: 'sidecar' as const,
-    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } },
-    port: 4040,
-    pullPolicy: undefined,
-  };
-}
+import { injectPod } from '../../../webhook/injection/pod.ts';
+import { type WebhookConfig } from '../../../webhook/injection/result.ts';
+import {
+  type Raw,
+  A,
+  IMAGE,
+  CONFIG,
+  CTX,
+  GATE,
+  AGENT,
+  apply,
+  deploymentPod,
+  expectPatch,
+  expectDeny,
+  expectSkip,
+  inject,
+  envOf,
+  agentOf,
+  okConfig,
+} from './fixtures.ts';
 
 describe('injectPod: the patch on the raw pod', () => {
   it('injects a Deployment pod that has only generateName, creating absent arrays', () => {

@@ -1,127 +1,24 @@
-// Unit tests of the webhook's pure injection. Every patch is checked by APPLYING it
-// (fast-json-patch, with validation) to the raw object and looking at the result, so the
-// tests hold for what the API server will do, not for the shape of the operations.
-import jsonpatch from 'fast-json-patch';
+// Unit tests of workload injection: the copy of a workload's annotations into its pod template,
+// checked by applying each patch (test/webhook/injection/fixtures.ts).
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION } from '../../../common/contract/keys.ts';
-import { type JsonPatchOp } from '../../../webhook/injection/json-patch.ts';
-import { injectPod, type PodContext } from '../../../webhook/injection/pod.ts';
 import { injectWorkload } from '../../../webhook/injection/workload.ts';
-import { type InjectionResult, type WebhookConfig } from '../../../webhook/injection/result.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are raw JSON, built and read freely
-type Raw = any;
-
-const A = ANNOTATION;
-const IMAGE = 'registry.example/leader-election-agent:0.1.0';
-const CONFIG: WebhookConfig = { agentImage: IMAGE };
-const CTX: PodContext = { namespaceOptIn: false, namespace: 'shop', config: CONFIG };
-const AGENT = 'leader-election-agent';
-
-function apply(doc: unknown, patch: JsonPatchOp[]): Raw {
-  return jsonpatch.applyPatch(structuredClone(doc), patch, true).newDocument;
-}
-
-/** A pod as a Deployment's ReplicaSet creates it: generateName only, no name, no namespace. */
-function deploymentPod(mutate?: (p: Raw) => void): Raw {
-  const p: Raw = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      generateName: 'web-7d9f8b6c5d-',
-      labels: { app: 'web', 'pod-template-hash': '7d9f8b6c5d' },
-      annotations: { [A.enabled]: 'true' },
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: 'web-7d9f8b6c5d',
-          uid: '11111111-2222-3333-4444-555555555555',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    },
-    spec: {
-      containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ name: 'http', containerPort: 8080 }] }],
-    },
-  };
-  mutate?.(p);
-  return p;
-}
-
-function expectPatch(r: InjectionResult): { patch: JsonPatchOp[]; warnings: string[] } {
-  if (r.kind !== 'patch') throw new Error(`expected a patch, got ${JSON.stringify(r)}`);
-  return r;
-}
-
-function expectDeny(r: InjectionResult): string {
-  if (r.kind !== 'deny') throw new Error(`expected a denial, got ${JSON.stringify(r)}`);
-  return r.message;
-}
-
-function expectSkip(r: InjectionResult): string {
-  if (r.kind !== 'skip') throw new Error(`expected a skip, got ${JSON.stringify(r)}`);
-  return r.reason;
-}
-
-/** Injects, checks the patch is add-only and idempotent, and returns the patched pod. */
-function inject(pod: Raw, ctx: PodContext = CTX): { doc: Raw; patch: JsonPatchOp[]; warnings: string[] } {
-  const { patch, warnings } = expectPatch(injectPod(pod, ctx));
-  expect(patch.every((op) => op.op === 'add')).toBe(true);
-  const doc = apply(pod, patch);
-  expect(expectSkip(injectPod(doc, ctx))).toContain('already injected');
-  return { doc, patch, warnings };
-}
-
-function envOf(container: Raw): Record<string, unknown> {
-  return Object.fromEntries(
-    (container.env as Raw[]).map((e) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]),
-  );
-}
-
-function agentOf(doc: Raw): Raw {
-  const all: Raw[] = [...(doc.spec.initContainers ?? []), ...doc.spec.containers];
-  const found = all.filter((c) => c.name === AGENT);
-  expect(found).toHaveLength(1);
-  return found[0];
-}
-
-function deployment(mutate?: (d: Raw) => void): Raw {
-  const d: Raw = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name: 'web',
-      namespace: 'shop',
-      annotations: {
-        [A.enabled]: 'true',
-        [A.leaseDuration]: '30s',
-        'deployment.kubernetes.io/revision': '3',
-      },
-    },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' }, annotations: { 'prometheus.io/scrape': 'true' } },
-        spec: { containers: [{ name: 'app', image: 'nginx:1.27' }], someFutureField: 1 },
-      },
-    },
-  };
-  mutate?.(d);
-  return d;
-}
-
-/** Runs injectWorkload, applies the patch, and checks that a second run changes nothing. */
-function copy(w: Raw): { doc: Raw; patch: JsonPatchOp[]; warnings: string[] } {
-  const { patch, warnings } = expectPatch(injectWorkload(w, CONFIG));
-  const doc = apply(w, patch);
-  expect(expectPatch(injectWorkload(doc, CONFIG)).patch).toEqual([]);
-  return { doc, patch, warnings };
-}
-
-const templateAnn = (w: Raw) => w.spec.template.metadata.annotations;
+import {
+  A,
+  IMAGE,
+  CONFIG,
+  AGENT,
+  apply,
+  deploymentPod,
+  expectPatch,
+  expectDeny,
+  expectSkip,
+  inject,
+  envOf,
+  agentOf,
+  deployment,
+  copy,
+  templateAnn,
+} from './fixtures.ts';
 
 describe('injectWorkload: copying annotations into the pod template', () => {
   it('copies every leader-election/* annotation with add, and records them', () => {
