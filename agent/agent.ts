@@ -63,6 +63,8 @@ export class Agent {
       leaseName: config.leaseName,
       agentName: config.agentName,
       log,
+      // From the watcher's timer: not awaited. handOff never rejects (the release retries and
+      // logs API errors; the gate write is bounded and never rejects).
       onTarget: (target) => void this.handOff(target),
     });
 
@@ -104,7 +106,7 @@ export class Agent {
         onStartedLeading: () => {
           masterStatus.set(labels, 1);
           becameLeader.inc(labels);
-          void this.writer.set(true);
+          void this.writer.set(true); // the writer retries by itself and never rejects
           // Only a leader of a workload with revisions looks for a newer one to hand over to.
           if (config.revision && config.leaseNamespace === config.namespace) this.rollout.start();
           this.event('BecameLeader', `${config.identity} became leader of Lease ${config.leaseName}`);
@@ -116,6 +118,7 @@ export class Agent {
           lostLeader.inc({ ...labels, reason: reason.startsWith('handing over') ? 'handover' : reason });
           // False first: whatever comes next, this pod must stop looking like the leader.
           this.followerSince = undefined;
+          // Not awaited (a callback of the election loop); the writer never rejects.
           void this.writer.set(false).then(() => {
             if (!this.elector.isLeader()) this.followerSince = this.clock.now();
           });
@@ -249,7 +252,8 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    // The pod starts as a follower: False before anything else.
+    // The pod starts as a follower: False before anything else. Not awaited: the writer
+    // retries until the API server has it, and never rejects.
     void this.writer.set(false);
     this.server = createAgentServer(this.view(), this.registry);
     await new Promise<void>((resolve, reject) => {

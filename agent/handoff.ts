@@ -76,6 +76,7 @@ export class RolloutWatcher {
     if (this.abort) return;
     this.abort = new AbortController();
     const { client, namespace, agentName } = this.opts;
+    // Runs until stop() aborts it; listWatch never rejects (errors go to onError and are retried).
     void listWatch<V1Pod>(
       client,
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,

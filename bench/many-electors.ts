@@ -99,6 +99,7 @@ for (const e of electors) e.start();
 out({ msg: 'started', electors: electors.length });
 
 const stop = () => {
+  // A signal handler cannot wait; Elector.stop without release never rejects.
   void Promise.all(electors.map((e) => e.stop({ release: false }))).then(() => {
     out({ msg: 'stopped' });
     client.close();

@@ -86,8 +86,15 @@ async function serve(): Promise<void> {
     rmSync(stateFile, { force: true });
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop());
-  process.on('SIGINT', () => void stop());
+  // A signal handler cannot wait. stop can fail (unregistering the webhook, stopping the
+  // plane): report it and exit 1, as an unhandled rejection would, but with our message.
+  const onSignal = () =>
+    void stop().catch((err: unknown) => {
+      console.error(`[cluster] stop failed: ${(err as Error).message}`);
+      process.exit(1);
+    });
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 async function up(): Promise<void> {

@@ -264,7 +264,7 @@ export class Elector {
       this.again = true;
       return;
     }
-    void this.pump();
+    void this.pump(); // pump catches its own errors (see its catch) and never rejects
   }
 
   private async pump(): Promise<void> {

@@ -215,6 +215,8 @@ export class PodRunner {
     return pids;
   }
 
+  // Not awaited here: bind, stopPod, finishDeletion and terminate never reject (API errors
+  // are logged inside them, a relay's close cannot fail); startPod's failure is logged.
   private observe(pod: V1Pod): void {
     const ns = pod.metadata?.namespace ?? '';
     const name = pod.metadata?.name ?? '';
@@ -259,6 +261,7 @@ export class PodRunner {
   private forget(pod: V1Pod): void {
     const key = podKey(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
     const running = this.pods.get(key);
+    // stopPod never rejects: nothing to wait for in a watch handler.
     if (running && running.uid === pod.metadata?.uid) void this.stopPod(running);
   }
 
@@ -486,11 +489,18 @@ export class PodRunner {
       if (c.ready && c.probe.failures >= failureThreshold) c.ready = false;
       if (before !== c.ready) this.syncStatus(running);
     };
+    // Fire and forget from a timer. httpProbe answers false on network errors, but
+    // http.request throws at once for a port it cannot use (a named port the container
+    // does not declare gives -1): log that instead of an unhandled rejection.
+    const probeOnce = () =>
+      void tick().catch((err) =>
+        this.log(`probe ${running.namespace}/${running.name} ${c.name}: ${(err as Error).message}`),
+      );
     const initialDelayMs = (probe.initialDelaySeconds ?? 0) * 1000;
     setTimeout(() => {
       if (c.stopping || c.proc?.exitCode !== null) return;
-      void tick();
-      c.probeTimer = setInterval(() => void tick(), periodMs);
+      probeOnce();
+      c.probeTimer = setInterval(probeOnce, periodMs);
     }, initialDelayMs);
   }
 

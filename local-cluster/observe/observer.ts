@@ -85,6 +85,7 @@ export class Observer {
   ): void {
     let ready!: () => void;
     this.synced.push(new Promise<void>((r) => (ready = r)));
+    // Runs until stop() aborts it; listWatch never rejects (errors are retried).
     void listWatch<T>(
       this.client,
       path,

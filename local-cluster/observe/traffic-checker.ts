@@ -48,6 +48,7 @@ export class TrafficChecker {
   }
 
   start(): void {
+    // Runs until stop() aborts it; listWatch never rejects (errors are retried).
     void listWatch<EndpointSlice>(
       this.client,
       `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(this.namespace)}/endpointslices`,

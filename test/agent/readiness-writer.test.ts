@@ -82,7 +82,7 @@ describe('ReadinessWriter', () => {
       backoff: { initialMs: 1, maxMs: 2 },
     });
     const first = w.set(true);
-    void w.set(false);
+    void w.set(false); // the same loop as `first`, awaited below; set never rejects
     await first;
     expect(w.written).toBe(false);
     expect(

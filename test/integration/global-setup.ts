@@ -27,7 +27,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
-      void stop().finally(() => process.exit(130));
+      // A signal handler cannot wait. finally exits before a rejection could be reported,
+      // so a failed stop is printed here rather than lost.
+      void stop()
+        .catch((err: unknown) => console.error(`[control-plane] stop failed: ${(err as Error).message}`))
+        .finally(() => process.exit(130));
     });
   }
   return stop;

@@ -186,6 +186,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    // reply is a thenable (it settles when the response is sent): nothing to wait for here.
     void reply
       .code(404)
       .send(statusBody(404, `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));

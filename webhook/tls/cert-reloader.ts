@@ -157,6 +157,7 @@ export class CertReloader {
         );
       }
     }
+    // check never rejects: read and validation errors are logged in checkOnce.
     this.pollHandle = this.timers.setInterval(
       () => void this.check('poll'),
       this.opts.pollIntervalMs ?? 10_000,
@@ -181,7 +182,7 @@ export class CertReloader {
     if (this.debounceHandle !== undefined) this.timers.clearTimeout(this.debounceHandle);
     this.debounceHandle = this.timers.setTimeout(() => {
       this.debounceHandle = undefined;
-      void this.check('watch');
+      void this.check('watch'); // never rejects, see above
     }, this.opts.debounceMs ?? 100);
   }
 
