@@ -22,3 +22,8 @@ export function stringMap(v: unknown): Record<string, string> {
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
+
+/** A value quoted as in our messages: `"15.5s"` (JSON string syntax, so quotes and control characters show). */
+export function quote(v: string): string {
+  return JSON.stringify(v);
+}

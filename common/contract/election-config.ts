@@ -4,6 +4,7 @@
 //
 // Every error names the key, the value and the rule, because the webhook returns it
 // verbatim as the admission denial that `kubectl` prints.
+import { quote } from '../json.ts';
 import { isDns1123Subdomain } from '../units/dns-name.ts';
 import { formatGoDuration, parseGoDuration, parseGoDurationNs } from '../units/go-duration.ts';
 import { parseQuantity } from '../units/quantity.ts';
@@ -47,11 +48,9 @@ export interface ElectionConfig {
 
 export type ParseResult = { ok: true; config: ElectionConfig } | { ok: false; errors: string[] };
 
-const q = (v: string) => JSON.stringify(v);
-
 /** `KEY ("VALUE")` or `KEY ("VALUE", the default)`, for the other side of a relational rule. */
 function other(key: string, value: string, given: boolean): string {
-  return `${key} (${q(value)}${given ? '' : ', the default'})`;
+  return `${key} (${quote(value)}${given ? '' : ', the default'})`;
 }
 
 function oneOf<T extends string>(
@@ -78,7 +77,7 @@ function oneOf<T extends string>(
   const v = a[key];
   if (v === undefined) return fallback;
   if ((allowed as readonly string[]).includes(v)) return v as T;
-  errors.push(`${key}: ${q(v)} must be one of ${allowed.join(', ')}`);
+  errors.push(`${key}: ${quote(v)} must be one of ${allowed.join(', ')}`);
   return fallback;
 }
 
@@ -94,12 +93,12 @@ function timing(errors: string[], a: Record<string, string>, key: string, fallba
   if (v === undefined) return { key, text: fallback, ms: parseGoDuration(fallback), given: false };
   const ms = parseGoDuration(v);
   if (ms === undefined) {
-    if (parseGoDurationNs(v) !== undefined) errors.push(`${key}: ${q(v)} must not be negative`);
-    else errors.push(`${key}: ${q(v)} is not a Go duration (e.g. 15s, 1m30s, 500ms, 1h)`);
+    if (parseGoDurationNs(v) !== undefined) errors.push(`${key}: ${quote(v)} must not be negative`);
+    else errors.push(`${key}: ${quote(v)} is not a Go duration (e.g. 15s, 1m30s, 500ms, 1h)`);
     return { key, text: v, ms: undefined, given: true };
   }
   if (ms < LIMITS.minTimingMs) {
-    errors.push(`${key}: ${q(v)} must be at least 1s`);
+    errors.push(`${key}: ${quote(v)} must be at least 1s`);
     return { key, text: v, ms: undefined, given: true };
   }
   return { key, text: v, ms, given: true };
@@ -112,11 +111,11 @@ function checkTimings(errors: string[], lease: Timing, renew: Timing, retry: Tim
     // Blame the key the user set; when both are set, the one further down the chain.
     if (renew.given || !lease.given) {
       errors.push(
-        `${renew.key}: ${q(renew.text)} must be less than ${other(lease.key, lease.text, lease.given)} (${TIMING_RULE})`,
+        `${renew.key}: ${quote(renew.text)} must be less than ${other(lease.key, lease.text, lease.given)} (${TIMING_RULE})`,
       );
     } else {
       errors.push(
-        `${lease.key}: ${q(lease.text)} must be greater than ${other(renew.key, renew.text, renew.given)} (${TIMING_RULE})`,
+        `${lease.key}: ${quote(lease.text)} must be greater than ${other(renew.key, renew.text, renew.given)} (${TIMING_RULE})`,
       );
     }
   }
@@ -124,11 +123,11 @@ function checkTimings(errors: string[], lease: Timing, renew: Timing, retry: Tim
     const jittered = formatGoDuration(LIMITS.jitterFactor * retry.ms);
     if (retry.given || !renew.given) {
       errors.push(
-        `${retry.key}: ${q(retry.text)} is too long: 1.2 × retry-period (${jittered}) must be less than ${other(renew.key, renew.text, renew.given)} (${TIMING_RULE})`,
+        `${retry.key}: ${quote(retry.text)} is too long: 1.2 × retry-period (${jittered}) must be less than ${other(renew.key, renew.text, renew.given)} (${TIMING_RULE})`,
       );
     } else {
       errors.push(
-        `${renew.key}: ${q(renew.text)} must be greater than 1.2 × ${other(retry.key, retry.text, retry.given)} = ${jittered} (${TIMING_RULE})`,
+        `${renew.key}: ${quote(renew.text)} must be greater than 1.2 × ${other(retry.key, retry.text, retry.given)} = ${jittered} (${TIMING_RULE})`,
       );
     }
   }
@@ -154,14 +153,14 @@ function quantity(
   const bounds = LIMITS[kind];
   const example = kind === 'cpu' ? 'e.g. 10m, 0.5' : 'e.g. 48Mi, 1Gi';
   if (value === undefined) {
-    errors.push(`${key}: ${q(v)} is not a Kubernetes quantity (${example})`);
+    errors.push(`${key}: ${quote(v)} is not a Kubernetes quantity (${example})`);
     return { key, text: v, value: undefined, given: true };
   }
   // A relative tolerance absorbs float rounding of spellings like 0.001 vs 1m.
   const eps = 1e-9 * bounds.max;
   if (value < bounds.min - eps || value > bounds.max + eps) {
     errors.push(
-      `${key}: ${q(v)} must be a ${kind === 'cpu' ? 'CPU' : 'memory'} quantity between ${bounds.minText} and ${bounds.maxText}`,
+      `${key}: ${quote(v)} must be a ${kind === 'cpu' ? 'CPU' : 'memory'} quantity between ${bounds.minText} and ${bounds.maxText}`,
     );
     return { key, text: v, value: undefined, given: true };
   }
@@ -172,9 +171,11 @@ function checkRequestLimit(errors: string[], req: Quantity, lim: Quantity): void
   if (req.value === undefined || lim.value === undefined) return;
   if (req.value <= lim.value * (1 + 1e-9)) return;
   if (req.given || !lim.given) {
-    errors.push(`${req.key}: ${q(req.text)} must not exceed ${other(lim.key, lim.text, lim.given)}`);
+    errors.push(`${req.key}: ${quote(req.text)} must not exceed ${other(lim.key, lim.text, lim.given)}`);
   } else {
-    errors.push(`${lim.key}: ${q(lim.text)} must not be less than ${other(req.key, req.text, req.given)}`);
+    errors.push(
+      `${lim.key}: ${quote(lim.text)} must not be less than ${other(req.key, req.text, req.given)}`,
+    );
   }
 }
 
@@ -192,7 +193,7 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
     if (key.startsWith(PREFIX) && !KNOWN_KEYS.has(key)) {
       const known = ANNOTATIONS.filter((d) => d.writtenBy === 'user').map((d) => d.key.slice(PREFIX.length));
       errors.push(
-        `${key}: ${q(a[key] ?? '')} is set on an unknown annotation key (known keys: ${known.join(', ')})`,
+        `${key}: ${quote(a[key] ?? '')} is set on an unknown annotation key (known keys: ${known.join(', ')})`,
       );
     }
   }
@@ -201,12 +202,12 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
   const en = a[ANNOTATION.enabled];
   if (en === 'true') enabled = true;
   else if (en === 'false') enabled = false;
-  else if (en !== undefined) errors.push(`${ANNOTATION.enabled}: ${q(en)} must be "true" or "false"`);
+  else if (en !== undefined) errors.push(`${ANNOTATION.enabled}: ${quote(en)} must be "true" or "false"`);
 
   const leaseName = a[ANNOTATION.leaseName];
   if (leaseName !== undefined && !isDns1123Subdomain(leaseName)) {
     errors.push(
-      `${ANNOTATION.leaseName}: ${q(leaseName)} must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`,
+      `${ANNOTATION.leaseName}: ${quote(leaseName)} must be a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`,
     );
   }
 
@@ -233,7 +234,7 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
     if (n >= LIMITS.port.min && n <= LIMITS.port.max) port = n;
     else {
       errors.push(
-        `${ANNOTATION.agentPort}: ${q(p)} must be an integer between ${LIMITS.port.min} and ${LIMITS.port.max}`,
+        `${ANNOTATION.agentPort}: ${quote(p)} must be an integer between ${LIMITS.port.min} and ${LIMITS.port.max}`,
       );
     }
   }

@@ -1,8 +1,6 @@
 // The Lease a pod shares with its group when it does not name one: its workload's.
 import { ANNOTATION } from '../../common/contract/keys.ts';
-import { isObject, str, type JsonObject } from '../../common/json.ts';
-
-const q = (v: string) => JSON.stringify(v);
+import { isObject, str, type JsonObject, quote } from '../../common/json.ts';
 
 /**
  * The Lease name from the pod's controller owner. A Deployment's pods are owned by a ReplicaSet
@@ -29,7 +27,7 @@ export function leaseNameFromOwner(
   return {
     name,
     warning:
-      `the pod's ReplicaSet ${q(name)} does not end with its pod-template-hash ${q(hash)}, so the Lease is named after ` +
+      `the pod's ReplicaSet ${quote(name)} does not end with its pod-template-hash ${quote(hash)}, so the Lease is named after ` +
       `the ReplicaSet and a new revision would elect its own leader; set ${ANNOTATION.leaseName} to share one Lease`,
   };
 }

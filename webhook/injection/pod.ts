@@ -11,15 +11,13 @@ import {
   STATUS_INJECTED,
 } from '../../common/contract/keys.ts';
 import { isOptedIn } from '../../common/contract/opt-in.ts';
-import { isAbsent, isObject, str, stringMap, type JsonObject } from '../../common/json.ts';
+import { isAbsent, isObject, str, stringMap, type JsonObject, quote } from '../../common/json.ts';
 import { isDns1123Subdomain } from '../../common/units/dns-name.ts';
 import { agentContainer, DEFAULT_AGENT_NAME } from './agent-container.ts';
 import { appendOps, mapOps, type JsonPatchOp } from './json-patch.ts';
 import { leaseNameFromOwner } from './lease-name.ts';
 import { arrayAt, containersOf, hasContainerNamed, Invalid } from './raw-object.ts';
 import { deny, type InjectionResult, type WebhookConfig } from './result.ts';
-
-const q = (v: string) => JSON.stringify(v);
 
 export interface PodContext {
   /** The pod's namespace carries the label `leader-election/enabled: "true"`. */
@@ -82,7 +80,7 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
     // container removed by someone else): skipping would run an opted-in pod without an agent,
     // a second leader. Fail closed.
     return deny([
-      `the pod carries ${ANNOTATION.status}: ${STATUS_INJECTED} but has no container ${q(agentName)}: ` +
+      `the pod carries ${ANNOTATION.status}: ${STATUS_INJECTED} but has no container ${quote(agentName)}: ` +
         `remove that annotation (it is written by the webhook) so that the agent is injected`,
     ]);
   }
@@ -91,7 +89,7 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
   const warnings: string[] = [];
   if (hasAgent) {
     problems.push(
-      `the pod already has a container named ${q(agentName)} (without the ${ANNOTATION.status} marker): ` +
+      `the pod already has a container named ${quote(agentName)} (without the ${ANNOTATION.status} marker): ` +
         `rename it, or remove it if it was copied from an injected pod; the webhook injects the agent itself`,
     );
   }
@@ -117,7 +115,7 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
       );
     } else if (!isDns1123Subdomain(derived.name)) {
       problems.push(
-        `the Lease name derived from the pod's owner, ${q(derived.name)}, is not a DNS-1123 subdomain; ` +
+        `the Lease name derived from the pod's owner, ${quote(derived.name)}, is not a DNS-1123 subdomain; ` +
           `set the annotation ${ANNOTATION.leaseName}`,
       );
     } else {
@@ -135,7 +133,7 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
         const given = annotations[ANNOTATION.agentPort] !== undefined;
         problems.push(
           `${ANNOTATION.agentPort}: port ${port}${given ? '' : ' (the default)'} is already declared by container ` +
-            `${q(str(c.name) ?? '')}: set ${ANNOTATION.agentPort} to a free port`,
+            `${quote(str(c.name) ?? '')}: set ${ANNOTATION.agentPort} to a free port`,
         );
       }
     }

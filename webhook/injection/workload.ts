@@ -4,14 +4,12 @@ import { parseElectionConfig } from '../../common/contract/election-config.ts';
 import { ANNOTATION, PREFIX } from '../../common/contract/keys.ts';
 import { isOptedIn } from '../../common/contract/opt-in.ts';
 import { timingWarnings } from '../../common/contract/timing-warnings.ts';
-import { isObject, str, stringMap } from '../../common/json.ts';
+import { isObject, str, stringMap, quote } from '../../common/json.ts';
 import { DEFAULT_AGENT_NAME } from './agent-container.ts';
 import { escapeJsonPointer, mapOps, pointer, type JsonPatchOp } from './json-patch.ts';
 import { containersOf, hasContainerNamed, Invalid } from './raw-object.ts';
 import { deny, type InjectionResult, type WebhookConfig } from './result.ts';
 import { rolloutWarnings } from './rollout-warnings.ts';
-
-const q = (v: string) => JSON.stringify(v);
 
 /** Keys the webhook writes itself: never copied from a workload into its pod template. */
 const WEBHOOK_KEYS: ReadonlySet<string> = new Set([ANNOTATION.status, ANNOTATION.workloadKeys]);
@@ -113,7 +111,7 @@ function injectWorkloadUnsafe(
     const { containers, initContainers } = containersOf(templateSpec, 'spec.template.spec');
     if (hasContainerNamed(containers, agentName) || hasContainerNamed(initContainers, agentName)) {
       problems.push(
-        `the pod template already has a container named ${q(agentName)} (copied from an injected pod?): ` +
+        `the pod template already has a container named ${quote(agentName)} (copied from an injected pod?): ` +
           `remove it; the webhook injects the agent into each pod`,
       );
     }
