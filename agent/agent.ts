@@ -196,7 +196,7 @@ export class Agent {
     return fencingCheck(
       {
         leading: this.elector.isLeader(),
-        podShowsLeader: this.writer.written,
+        podMayShowLeader: this.writer.mayShowLeader,
         followerSince: this.followerSince,
       },
       this.clock.now(),

@@ -7,8 +7,8 @@
 // its probe fails: the kubelet takes it out of the Service without any API call.
 //
 // So the probe fails while the pod MAY show this agent as leader (gate True or role
-// label `leader`, as far as the readiness writer knows; unknown counts as may) and the
-// lease is not valid. A follower whose pod shows False passes: in readiness-gate
+// label `leader`, as far as the readiness writer knows; a write whose outcome is unknown
+// counts as may) and the lease is not valid. A follower whose pod shows False passes: in readiness-gate
 // routing the gate keeps it out of the Service, and when it wins, its gate alone makes
 // it Ready, with no wait for the next probe period (docs/architecture.md, departures).
 //
@@ -25,10 +25,11 @@ export interface FencingInput {
   /** The elector holds a valid lease by the local monotonic clock. */
   leading: boolean;
   /**
-   * What the pod shows, as far as the readiness writer knows: the last value the API
-   * server accepted; undefined before the first write.
+   * The pod may show this agent as leader, as far as the readiness writer knows: the API
+   * server accepted the leader value, a write of it is in flight or its answer was lost,
+   * or nothing was written yet (ReadinessWriter.mayShowLeader).
    */
-  podShowsLeader: boolean | undefined;
+  podMayShowLeader: boolean;
   /** Monotonic instant the pod was confirmed to show a follower after leading; else undefined. */
   followerSince: number | undefined;
 }
@@ -36,7 +37,7 @@ export interface FencingInput {
 /** The agent's readiness at monotonic instant `now`. Pure. */
 export function fencingCheck(input: FencingInput, now: number): Check {
   if (input.leading) return { ok: true, reason: 'holds the lease' };
-  if (input.podShowsLeader !== false) {
+  if (input.podMayShowLeader) {
     return { ok: false, reason: 'does not hold a valid lease and the pod may still show it as leader' };
   }
   if (input.followerSince !== undefined && now - input.followerSince < FOLLOWER_HOLD_MS) {

@@ -69,6 +69,12 @@ export class ReadinessWriter {
   private readonly abort = new AbortController();
   /** The last value the API server accepted; undefined until the first write or read. */
   written: boolean | undefined;
+  /**
+   * A write of the leader value was sent and no write of the follower value has been
+   * acknowledged since. Its outcome may be unknown (in flight, or its answer lost to a
+   * timeout while the API server applied it), so the pod may show the leader.
+   */
+  private leaderSent = false;
 
   constructor(client: KubeClient, opts: ReadinessWriterOptions) {
     this.client = client;
@@ -94,14 +100,27 @@ export class ReadinessWriter {
     this.abort.abort();
   }
 
+  /**
+   * Whether the pod may show this agent as leader: the API server accepted the leader value,
+   * or a write of it is in flight or was lost without an answer, or nothing is known yet.
+   * While a write's outcome is unknown the pod may show the leader value (issue 12): the
+   * fencing probe must fail then, or a pod whose True landed unacknowledged would pass as
+   * a follower while its gate says leader.
+   */
+  get mayShowLeader(): boolean {
+    return this.written !== false || this.leaderSent;
+  }
+
   private async loop(): Promise<void> {
     const backoff = this.opts.backoff ?? { initialMs: 100, maxMs: 2_000 };
     let delay = backoff.initialMs;
     while (!this.abort.signal.aborted) {
       const want = this.desired!;
+      if (want) this.leaderSent = true;
       try {
         await this.write(want);
         this.written = want;
+        if (!want) this.leaderSent = false;
         delay = backoff.initialMs;
         if (this.desired === want) return;
         continue; // a newer intent arrived while we wrote
