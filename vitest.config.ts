@@ -7,7 +7,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.int.test.ts'],
+          exclude: ['test/**/*.int.test.ts', 'test/e2e/kind/**'],
         },
       },
       {
@@ -19,6 +19,17 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Two cores: run files one after another so timing bounds stay honest.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'kind',
+          include: ['test/e2e/kind/**/*.test.ts'],
+          // A kind cluster (local-cluster/kind/kind-up.sh), or the cluster E2E_KUBECONFIG names.
+          globalSetup: ['test/e2e/kind/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

@@ -12,6 +12,9 @@
 #   CERT_MANAGER_NAMESPACE  where cert-manager runs (default cert-manager)
 #   CERT_MANAGER_VERSION    version named in the install hint (default v1.19.5)
 #   WAIT_TIMEOUT            how long to wait for the rollout (default 180s; 0 skips waiting)
+#   CERT_MANAGER            required (default) or stand-in: the caller issues the webhook's
+#                           Secret and injects the caBundle itself, as local-cluster/kind does
+#                           where cert-manager cannot be installed (no registry)
 set -euo pipefail
 
 read -r -a KUBECTL_CMD <<<"${KUBECTL:-kubectl}"
@@ -22,6 +25,8 @@ MANIFESTS=${MANIFESTS:-manifests}
 CM_NS=${CERT_MANAGER_NAMESPACE:-cert-manager}
 CM_VERSION=${CERT_MANAGER_VERSION:-v1.19.5}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-180s}
+CERT_MANAGER=${CERT_MANAGER:-required}
+case $CERT_MANAGER in required | stand-in) ;; *) echo "deploy: CERT_MANAGER=$CERT_MANAGER must be required or stand-in" >&2; exit 2 ;; esac
 NS=leader-election-system
 
 die() {
@@ -48,7 +53,8 @@ context=$(k config current-context 2>/dev/null || true)
 echo "deploy: context ${context:-(none)}, manifests $MANIFESTS"
 k get --raw /version >/dev/null || die "cannot reach the API server of context ${context:-(none)}"
 
-# 1. cert-manager
+# 1. cert-manager: its CRDs must exist (the manifests hold an Issuer and Certificates); its
+#    Deployments must be Available unless a stand-in issues the Secret (CERT_MANAGER=stand-in).
 if ! out=$(k get crd certificates.cert-manager.io -o name 2>&1); then
   if [[ $out == *NotFound* || $out == *"not found"* ]]; then
     echo "deploy: CRD certificates.cert-manager.io not found" >&2
@@ -56,17 +62,21 @@ if ! out=$(k get crd certificates.cert-manager.io -o name 2>&1); then
   fi
   die "cannot read CRD certificates.cert-manager.io: $out"
 fi
-unavailable=()
-for d in cert-manager cert-manager-webhook cert-manager-cainjector; do
-  status=$(k -n "$CM_NS" get deployment "$d" \
-    -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null || true)
-  [[ $status == True ]] || unavailable+=("$CM_NS/$d")
-done
-if ((${#unavailable[@]})); then
-  echo "deploy: cert-manager's CRDs exist but these Deployments are missing or not Available: ${unavailable[*]}" >&2
-  cert_manager_hint
+if [[ $CERT_MANAGER == stand-in ]]; then
+  echo "deploy: CERT_MANAGER=stand-in: cert-manager is not running; the caller provides the webhook's Secret and caBundle"
+else
+  unavailable=()
+  for d in cert-manager cert-manager-webhook cert-manager-cainjector; do
+    status=$(k -n "$CM_NS" get deployment "$d" \
+      -o jsonpath='{.status.conditions[?(@.type=="Available")].status}' 2>/dev/null || true)
+    [[ $status == True ]] || unavailable+=("$CM_NS/$d")
+  done
+  if ((${#unavailable[@]})); then
+    echo "deploy: cert-manager's CRDs exist but these Deployments are missing or not Available: ${unavailable[*]}" >&2
+    cert_manager_hint
+  fi
+  echo "deploy: cert-manager is available in $CM_NS"
 fi
-echo "deploy: cert-manager is available in $CM_NS"
 
 # 2. apply. Right after cert-manager starts, its webhook may refuse for a few seconds
 # (Certificates and Issuers are validated by it): retry a few times.
@@ -87,6 +97,10 @@ if [[ $WAIT_TIMEOUT == 0 || $WAIT_TIMEOUT == 0s ]]; then
   exit 0
 fi
 k -n "$NS" rollout status deployment/leader-election-webhook --timeout="$WAIT_TIMEOUT"
+if [[ $CERT_MANAGER == stand-in ]]; then
+  echo "deploy: applied and rolled out; the caller injects the caBundle (CERT_MANAGER=stand-in)"
+  exit 0
+fi
 echo "deploy: waiting for cert-manager to inject the CA into the MutatingWebhookConfiguration"
 case $WAIT_TIMEOUT in
 *m) wait_seconds=$((${WAIT_TIMEOUT%m} * 60)) ;;

@@ -6,5 +6,5 @@ shopt -s nullglob
 scripts=(scripts/*.sh local-cluster/*/*.sh bench/*/*.sh .ci/run)
 for f in "${scripts[@]}"; do bash -n "$f"; done
 bash scripts/ensure-shellcheck.sh
-shellcheck "${scripts[@]}"
+shellcheck -x "${scripts[@]}"
 echo "lint-shell: ${#scripts[@]} scripts clean"

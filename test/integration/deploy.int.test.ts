@@ -274,4 +274,53 @@ describe('make deploy / make undeploy (scripts/deploy.sh, scripts/undeploy.sh)',
       ),
     ).toBe(false);
   });
+
+  // Where cert-manager cannot be installed (no registry: kind offline), the kind harness
+  // issues the webhook's Secret and injects the caBundle itself (local-cluster/kind/
+  // cert-manager-stand-in.sh) and deploys with CERT_MANAGER=stand-in.
+  it('with CERT_MANAGER=stand-in, deploy needs no running cert-manager; the stand-in issues the Secret and injects the CA', async () => {
+    const standIn = (cmd: string) =>
+      run('bash', [join(repoRoot, 'local-cluster/kind/cert-manager-stand-in.sh'), cmd], {
+        env: { ...process.env, KUBECONFIG: kubeconfig, KUBECTL: kubectlPath() },
+        timeoutMs: 120_000,
+      });
+    const issued = await standIn('issue');
+    expect(issued.code, issued.stderr).toBe(0);
+    const secret = await client.get<Raw>(
+      `/api/v1/namespaces/${SYSTEM_NS}/secrets/leader-election-webhook-tls`,
+    );
+    expect(secret.type).toBe('kubernetes.io/tls');
+    const pem = (key: string) => Buffer.from(secret.data[key], 'base64').toString();
+    const { X509Certificate } = await import('node:crypto');
+    const cert = new X509Certificate(pem('tls.crt'));
+    const ca = new X509Certificate(pem('ca.crt'));
+    expect(cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.subjectAltName).toContain(`DNS:leader-election-webhook.${SYSTEM_NS}.svc`);
+    expect(ca.ca).toBe(true);
+    // Issuing again keeps the Secret (a restart of the harness must not rotate the CA under a running webhook).
+    expect((await standIn('issue')).stderr).toContain('exists: kept');
+
+    // No cert-manager Deployment in its namespace: refused without the stand-in mode...
+    const refused = await script('deploy.sh', { CERT_MANAGER_NAMESPACE: 'no-cert-manager-here' });
+    expect(refused.code).toBe(1);
+    // ...and installed with it, without waiting for a caBundle nobody would inject.
+    const res = await script('deploy.sh', {
+      CERT_MANAGER_NAMESPACE: 'no-cert-manager-here',
+      CERT_MANAGER: 'stand-in',
+      WAIT_TIMEOUT: '120s',
+    });
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    expect(res.stdout).toContain('CERT_MANAGER=stand-in');
+    expect(res.stdout).toContain('the caller injects the caBundle');
+
+    const injected = await standIn('inject');
+    expect(injected.code, injected.stderr).toBe(0);
+    const mwc = await client.get<Raw>(MWC);
+    expect(mwc.webhooks.length).toBeGreaterThan(0);
+    for (const w of mwc.webhooks) expect(w.clientConfig.caBundle).toBe(secret.data['ca.crt']);
+
+    const bad = await script('deploy.sh', { CERT_MANAGER: 'maybe' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('CERT_MANAGER=maybe must be required or stand-in');
+  });
 });

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# make kind-up: a kind cluster running this project's own images, with leader-election
+# installed the way users install it (scripts/deploy.sh, the dev overlay). Idempotent: run it
+# again after a code change to rebuild, reload and restart the webhook.
+#
+# Docker where it runs, else Debian's podman (installed as root when missing; see
+# podman-env.sh). Where the registries are reachable, kind's published node image and
+# cert-manager's release are used. Where they are not (DNS cannot resolve registry.k8s.io;
+# or LE_KIND_OFFLINE=1), everything is built here, cached by its inputs, and the docs say so
+# (docs/testing.md): the node image (build-node-image.sh), the images (build-images.sh,
+# with stand-in base images), and cert-manager's part (cert-manager-stand-in.sh).
+#
+# Environment: KIND_CLUSTER (default leader-election), KIND_NODE_IMAGE (a node image to use),
+#   KIND_KUBECONFIG (where kind writes the kubeconfig; default kind's: $KUBECONFIG or
+#   ~/.kube/config), LE_KIND_OFFLINE (1: build everything here; 0: use published images).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=local-cluster/kind/podman-env.sh
+source local-cluster/kind/podman-env.sh
+say() { echo "kind-up: $*" >&2; }
+
+CLUSTER=${KIND_CLUSTER:-leader-election}
+CERT_MANAGER_VERSION=${CERT_MANAGER_VERSION:-v1.19.5}
+KIND=$(bash local-cluster/kind/ensure-kind.sh)
+# The kubectl of the cluster's minor version (v1.36), built once with the control plane's binaries.
+KUBE_BIN=$(bash local-cluster/control-plane/build-binaries.sh)
+export PATH="$KUBE_BIN:$PATH"
+if [[ -n ${KIND_KUBECONFIG:-} ]]; then export KUBECONFIG=$KIND_KUBECONFIG; fi
+k() { kubectl --context "kind-$CLUSTER" "$@"; }
+
+offline=${LE_KIND_OFFLINE:-}
+if [[ -z $offline ]]; then
+  if [[ -n $(getent ahosts registry.k8s.io 2>/dev/null || true) ]]; then offline=0; else offline=1; fi
+fi
+say "engine $ENGINE, $([[ $offline == 1 ]] && echo 'registries unreachable: building every image here' || echo 'registries reachable')"
+
+# 1. The images: the node's, and the project's (agent, webhook, a test app, a client-go elector).
+node_image=${KIND_NODE_IMAGE:-}
+if [[ -z $node_image && $offline == 1 ]]; then node_image=$(bash local-cluster/kind/build-node-image.sh); fi
+images_archive=""
+if [[ $ENGINE == podman || $offline == 1 ]]; then
+  images_archive=$(bash local-cluster/kind/build-images.sh)
+else
+  docker build -f agent.Dockerfile -t ghcr.io/leader-election/agent:dev .
+  docker build -f webhook.Dockerfile -t ghcr.io/leader-election/webhook:dev .
+  docker build -t ghcr.io/leader-election/testapp:dev local-cluster/kind/testapp
+fi
+
+# 2. The cluster (kept if it exists).
+if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  say "cluster $CLUSTER exists"
+  "$KIND" export kubeconfig --name "$CLUSTER" >/dev/null
+else
+  start=$SECONDS
+  "$KIND" create cluster --name "$CLUSTER" ${node_image:+--image "$node_image"} --wait 180s
+  say "cluster created in $((SECONDS - start)) s"
+fi
+
+# 3. The images into the node (no registry involved).
+if [[ -n $images_archive ]]; then
+  "$KIND" load image-archive --name "$CLUSTER" "$images_archive"
+else
+  "$KIND" load docker-image --name "$CLUSTER" ghcr.io/leader-election/agent:dev \
+    ghcr.io/leader-election/webhook:dev ghcr.io/leader-election/testapp:dev
+fi
+
+# 4. cert-manager: the release where it can be fetched, else the stand-in.
+if [[ $offline == 1 ]]; then
+  KUBECTL="kubectl --context kind-$CLUSTER" bash local-cluster/kind/cert-manager-stand-in.sh crds
+  KUBECTL="kubectl --context kind-$CLUSTER" bash local-cluster/kind/cert-manager-stand-in.sh issue
+else
+  k apply -f "https://github.com/cert-manager/cert-manager/releases/download/${CERT_MANAGER_VERSION}/cert-manager.yaml"
+  k -n cert-manager wait --for=condition=Available deployment --all --timeout=300s
+fi
+
+# 5. leader-election itself. On a second run the tags are the same: restart the webhook so it
+# runs the image just loaded (elected pods get the new agent when they are re-created).
+existed=false
+k -n leader-election-system get deployment leader-election-webhook >/dev/null 2>&1 && existed=true
+KUBECTL="kubectl --context kind-$CLUSTER" MANIFESTS=manifests/overlays/dev \
+  CERT_MANAGER=$([[ $offline == 1 ]] && echo stand-in || echo required) scripts/deploy.sh
+if [[ $offline == 1 ]]; then
+  KUBECTL="kubectl --context kind-$CLUSTER" bash local-cluster/kind/cert-manager-stand-in.sh inject
+fi
+if [[ $existed == true ]]; then
+  k -n leader-election-system rollout restart deployment/leader-election-webhook
+  k -n leader-election-system rollout status deployment/leader-election-webhook --timeout=180s
+fi
+say "ready: context kind-$CLUSTER ($(k get nodes -o jsonpath='{.items[0].status.nodeInfo.containerRuntimeVersion}'))"
