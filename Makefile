@@ -121,17 +121,17 @@ deploy:
 undeploy:
 	KUBECTL='$(KUBECTL)' MANIFESTS='$(MANIFESTS)' bash scripts/undeploy.sh
 
-## kind-up: a kind cluster with everything (needs docker and kind)
+## kind-up: a kind cluster (docker, else podman) running this project's images, leader-election installed
 kind-up:
-	bash scripts/kind-up.sh
+	bash local-cluster/kind/kind-up.sh
 
 ## kind-demo: the demo on that kind cluster
 kind-demo:
-	bash scripts/kind-demo.sh
+	bash local-cluster/kind/kind-demo.sh
 
-## kind-down: delete the kind cluster
+## kind-down: delete the kind cluster and what the engine left for it
 kind-down:
-	bash scripts/kind-down.sh
+	bash local-cluster/kind/kind-down.sh
 
 ## docs: regenerate docs/reference.md from the code's lists
 docs: deps

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # make kind-demo: on the cluster of make kind-up, applies examples/deployment.yaml (3 replicas,
-# readiness-gate routing) with the echo image built by kind-up in place of test.local/echo:1,
+# readiness-gate routing) with the test app image built by kind-up in place of test.local/echo:1,
 # waits for a leader, then deletes the leader pod and prints the failover time, measured by
 # polling `kubectl get lease` and the pods (each poll is one kubectl call, ~50-100 ms: the
 # figures are upper bounds with that resolution). Idempotent.
 # Environment: KIND_CLUSTER (default leader-election), DEMO_NAMESPACE (default default).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
+# The kubectl of the cluster's minor version, built once with the control plane's binaries.
+PATH="$(bash local-cluster/control-plane/build-binaries.sh):$PATH"
 
 CONTEXT=kind-${KIND_CLUSTER:-leader-election}
 NS=${DEMO_NAMESPACE:-default}
@@ -35,8 +37,8 @@ check() { (($(now_ms) < $1)) || { echo "kind-demo: timed out waiting for $2" >&2
 if [[ $NS != default ]]; then
   kubectl --context "$CONTEXT" create namespace "$NS" --dry-run=client -o yaml | kubectl --context "$CONTEXT" apply -f -
 fi
-# examples/deployment.yaml names the local pod runner's image; kind runs the real one.
-sed 's#test.local/echo:1#leader-election/echo:dev#' examples/deployment.yaml | k apply -f -
+# examples/deployment.yaml names the local pod runner's image; kind runs the test app's.
+sed 's#test.local/echo:1#ghcr.io/leader-election/testapp:dev#' examples/deployment.yaml | k apply -f -
 
 echo "kind-demo: waiting for a leader (only it becomes Ready: READINESS GATES 1/1)"
 limit=$(deadline 180)
