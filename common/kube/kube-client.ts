@@ -36,7 +36,7 @@ export class ApiError extends Error {
   }
 }
 
-/** Thrown for a request that got no answer in time or could not connect. */
+/** Thrown for a request that got no answer in time, could not connect, or could not be sent. */
 export class TransportError extends ApiError {
   override name = 'TransportError';
   constructor(message: string, reason = 'Transport') {
@@ -49,6 +49,7 @@ export interface RequestOptions {
   body?: unknown;
   /** Content type of the body; JSON by default. Patches name their strategy here. */
   contentType?: string;
+  /** Bounds the whole request, from connect to the body's last byte. */
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -108,15 +109,27 @@ export class KubeClient {
     this.agent.destroy();
   }
 
+  /**
+   * Starts a request; `what` ("GET /path", "watch /path") prefixes its errors. Sets
+   * no timeout: request() bounds the whole exchange, watch() only silence.
+   */
   private open(
+    what: string,
     method: string,
     path: string,
     opts: RequestOptions,
-    timeoutMs: number,
     body?: string,
   ): http.ClientRequest {
     const headers: Record<string, string> = { accept: 'application/json' };
-    const token = this.conn.token?.();
+    let token: string | undefined;
+    try {
+      token = this.conn.token?.();
+    } catch (err) {
+      // A missing or unreadable token file: callers only handle ApiErrors.
+      const e = new TransportError(`${what}: could not read the bearer token: ${(err as Error).message}`);
+      e.cause = err;
+      throw e;
+    }
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) {
       headers['content-type'] = opts.contentType ?? 'application/json';
@@ -124,24 +137,26 @@ export class KubeClient {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const mod = this.base.protocol === 'https:' ? https : http;
-    const req = mod.request({
-      host: this.base.hostname.replace(/^\[|\]$/g, ''),
-      port: this.base.port || (this.base.protocol === 'https:' ? 443 : 80),
-      path: this.base.pathname.replace(/\/$/, '') + path + queryString(opts.query),
-      method,
-      headers,
-      agent: this.agent,
-      signal: opts.signal,
-    });
-    req.setTimeout(timeoutMs, () =>
-      req.destroy(new TransportError(`${method} ${path}: no answer within ${timeoutMs} ms`, 'Timeout')),
-    );
-    return req;
+    try {
+      return mod.request({
+        host: this.base.hostname.replace(/^\[|\]$/g, ''),
+        port: this.base.port || (this.base.protocol === 'https:' ? 443 : 80),
+        path: this.base.pathname.replace(/\/$/, '') + path + queryString(opts.query),
+        method,
+        headers,
+        agent: this.agent,
+        signal: opts.signal,
+      });
+    } catch (err) {
+      // Thrown at once, e.g. a token with a character a header cannot carry.
+      throw new TransportError(`${what}: ${(err as Error).message}`);
+    }
   }
 
   /** One API call; resolves with the decoded JSON body, rejects with ApiError. */
   request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const what = `${method} ${path}`;
     const body =
       opts.body === undefined
         ? undefined
@@ -149,14 +164,33 @@ export class KubeClient {
           ? opts.body
           : JSON.stringify(opts.body);
     return new Promise<T>((resolvePromise, reject) => {
-      const req = this.open(method, path, opts, timeoutMs, body);
-      req.on('error', (err) =>
-        reject(err instanceof ApiError ? err : new TransportError(`${method} ${path}: ${err.message}`)),
-      );
+      const req = this.open(what, method, path, opts, body);
+      // One deadline for the whole exchange (connect, send, headers, body), not an
+      // inactivity timeout: a server trickling bytes must not stretch a Lease request
+      // past its bound (at most half the renew deadline).
+      const timer = setTimeout(() => {
+        const err = new TransportError(`${what}: no answer within ${timeoutMs} ms`, 'Timeout');
+        fail(err);
+        req.destroy(err);
+      }, timeoutMs);
+      // Every outcome goes through one of these two, so the timer never outlives the request.
+      const succeed = (value: T) => {
+        clearTimeout(timer);
+        resolvePromise(value);
+      };
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err instanceof ApiError ? err : new TransportError(`${what}: ${err.message}`));
+      };
+      req.on('error', fail);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(new TransportError(`${method} ${path}: ${err.message}`)));
+        res.on('error', fail);
+        // Node reports a cut body as an 'error' first; this is the backstop.
+        res.on('close', () => {
+          if (!res.complete) fail(new Error('connection closed before the answer ended'));
+        });
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
@@ -167,15 +201,15 @@ export class KubeClient {
             // not JSON (a proxy's error page): reported with the text below
           }
           if (status >= 200 && status < 300) {
-            resolvePromise(body as T);
+            succeed(body as T);
             return;
           }
           const st = (body ?? {}) as KubeStatus;
-          reject(
+          fail(
             new ApiError(
               status,
               st.reason ?? `HTTP${status}`,
-              `${method} ${path}: ${status} ${st.message ?? text.slice(0, 300)}`,
+              `${what}: ${status} ${st.message ?? text.slice(0, 300)}`,
             ),
           );
         });
@@ -201,32 +235,65 @@ export class KubeClient {
     signal?: AbortSignal,
   ): Promise<void> {
     return new Promise<void>((resolvePromise, reject) => {
-      const req = this.open('GET', path, { query: { ...query, watch: true }, signal }, 24 * 3600_000);
+      const what = `watch ${path}`;
+      let settled = false;
+      // Every path ends here, once: an end, an error, a premature close or an abort.
       // An aborted watch (caller or watchdog) ends cleanly: the caller decides what next.
-      const fail = (err: Error) =>
-        signal?.aborted
-          ? resolvePromise()
-          : reject(err instanceof ApiError ? err : new TransportError(`watch ${path}: ${err.message}`));
-      req.on('error', fail);
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (!err || signal?.aborted) resolvePromise();
+        else reject(err instanceof ApiError ? err : new TransportError(`${what}: ${err.message}`));
+      };
+      // Our own listener, not only node's: node's abort destroys the request, a no-op
+      // once the connection is gone, and then no event would ever settle the watch.
+      const onAbort = () => {
+        settle();
+        req.destroy();
+      };
+      if (signal?.aborted) {
+        resolvePromise();
+        return;
+      }
+      const req = this.open(what, 'GET', path, { query: { ...query, watch: true }, signal });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      // Long-lived by design: only a day of silence counts as no answer. The server's
+      // timeoutSeconds and the caller's watchdog bound it in practice.
+      const silenceMs = 24 * 3600_000;
+      req.setTimeout(silenceMs, () =>
+        req.destroy(new TransportError(`${what}: no answer within ${silenceMs} ms`, 'Timeout')),
+      );
+      req.on('error', settle);
+      // Before an answer node reports a lost connection as an 'error'; this is the backstop.
+      let answered = false;
+      req.on('close', () => {
+        if (!answered) settle(new Error('connection closed before an answer'));
+      });
       req.on('response', (res) => {
-        if ((res.statusCode ?? 0) >= 300) {
+        answered = true;
+        const status = res.statusCode ?? 0;
+        if (status >= 300) {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
+          // The status stands even if the body is cut (a 410 still means list again).
+          const reportStatus = (cut?: string) => {
             let st: KubeStatus = {};
-            try {
-              st = JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeStatus;
-            } catch {
-              /* not a Status */
+            if (!cut) {
+              try {
+                st = JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeStatus;
+              } catch {
+                /* not a Status */
+              }
             }
-            reject(
-              new ApiError(
-                res.statusCode ?? 0,
-                st.reason ?? `HTTP${res.statusCode}`,
-                `watch ${path}: ${st.message ?? res.statusCode}`,
-              ),
-            );
-          });
+            const detail = cut ? `${status} (${cut})` : (st.message ?? status);
+            settle(new ApiError(status, st.reason ?? `HTTP${status}`, `${what}: ${detail}`));
+          };
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reportStatus());
+          res.on('error', (err) => reportStatus(`body cut: ${err.message}`));
+          res.on('close', () =>
+            reportStatus(res.complete ? undefined : 'connection closed before the body ended'),
+          );
           return;
         }
         let buf = '';
@@ -241,14 +308,17 @@ export class KubeClient {
             try {
               onEvent(JSON.parse(line) as WatchEvent<T>);
             } catch (err) {
-              req.destroy(err as Error);
+              settle(err as Error);
+              req.destroy();
               return;
             }
           }
         });
-        res.on('end', () => resolvePromise());
-        res.on('error', fail);
-        res.on('aborted', () => fail(new Error('aborted')));
+        res.on('end', () => settle());
+        res.on('error', settle);
+        res.on('close', () => {
+          if (!res.complete) settle(new Error('connection closed before the stream ended'));
+        });
       });
       req.end();
     });

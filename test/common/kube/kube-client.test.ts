@@ -1,12 +1,12 @@
 // Unit tests of the thin Kubernetes client against in-process fake API servers (HTTP and HTTPS on 127.0.0.1).
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ApiError,
   KubeClient,
@@ -14,7 +14,7 @@ import {
   TransportError,
   type WatchEvent,
 } from '../../../common/kube/kube-client.ts';
-import type { KubeConnection } from '../../../common/kube/kubeconfig.ts';
+import { inClusterConnection, type KubeConnection } from '../../../common/kube/kubeconfig.ts';
 import { createCa, issueCert } from '../../../local-cluster/index.ts';
 
 interface Seen {
@@ -89,6 +89,19 @@ async function until(cond: () => boolean, what: string, ms = 3_000): Promise<voi
   }
 }
 
+const PENDING = 'still pending';
+
+/** p's outcome (its value, or what it rejected with), or PENDING if it has not settled within ms. */
+async function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise((r) => (t = setTimeout(() => r(PENDING), ms)));
+  try {
+    return await Promise.race([p.catch((e: unknown) => e), late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
 const toClose: { close(): void | Promise<void> }[] = [];
 afterEach(async () => {
   for (const c of toClose.splice(0).reverse()) await c.close();
@@ -99,6 +112,17 @@ async function fake(tls?: https.ServerOptions): Promise<FakeApi> {
   toClose.push({ close: () => api.stop() });
   return api;
 }
+
+/** A pod's service-account mount whose token file is missing (ca.crt alone). */
+function saDirWithoutToken(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-client-sa-'));
+  writeFileSync(join(dir, 'ca.crt'), 'not used over http');
+  toClose.push({ close: () => rmSync(dir, { recursive: true, force: true }) });
+  return dir;
+}
+
+/** Enough of a pod's environment for inClusterConnection (the server is then replaced). */
+const KUBE_ENV = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' };
 
 function client(conn: KubeConnection, opts?: { defaultTimeoutMs?: number; maxSockets?: number }): KubeClient {
   const c = new KubeClient(conn, opts);
@@ -308,6 +332,92 @@ describe('KubeClient.request', () => {
     expect(err.message).toBe('PUT /slow: no answer within 30 ms');
   });
 
+  it('bounds the whole exchange by the timeout: a server trickling its body cannot stretch it', async () => {
+    const api = await fake();
+    api.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000' });
+      // A byte every 20 ms: never silent for as long as the timeout, never done.
+      const drip = setInterval(() => res.write(' '), 20);
+      res.on('close', () => clearInterval(drip));
+    };
+    const c = client({ server: api.url });
+    const started = Date.now();
+    const err = await within(c.get('/trickle', { timeoutMs: 200 }), 4_000);
+    const elapsed = Date.now() - started;
+    expect(err).toBeInstanceOf(TransportError);
+    expect((err as TransportError).reason).toBe('Timeout');
+    expect((err as TransportError).message).toBe('GET /trickle: no answer within 200 ms');
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    // The connection is dropped, not left dripping.
+    await until(() => api.sockets.size === 0, 'the connection to close');
+  });
+
+  it('clears its deadline timer on every outcome (no timer left to keep the process alive)', async () => {
+    const api = await fake();
+    let arrived: () => void = () => {};
+    api.handler = (req, res) => {
+      arrived();
+      if (req.url === '/ok') reply(res, 200, { ok: true });
+      else if (req.url === '/missing') reply(res, 404, { kind: 'Status', reason: 'NotFound', code: 404 });
+      else if (req.url === '/cut') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.write('{"kind":', () => req.socket.destroy());
+      } // anything else: never answers
+    };
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const refusedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+
+    // Only the global setTimeout/clearTimeout are faked: the sockets' own timers are node-internal.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const c = client({ server: api.url });
+      const outcome = async (p: Promise<unknown>, settle?: () => void) => {
+        const out = p.catch((e: unknown) => e);
+        expect(vi.getTimerCount()).toBe(1); // the deadline is armed while the request runs
+        settle?.();
+        await out;
+        expect(vi.getTimerCount()).toBe(0);
+        return out;
+      };
+      expect(await outcome(c.get('/ok', { timeoutMs: 60_000 }))).toEqual({ ok: true });
+      expect(ApiError.isNotFound(await outcome(c.get('/missing', { timeoutMs: 60_000 })))).toBe(true);
+      expect(await outcome(c.get('/cut', { timeoutMs: 60_000 }))).toBeInstanceOf(TransportError);
+
+      const refused = client({ server: `http://127.0.0.1:${refusedPort}` });
+      expect(await outcome(refused.get('/x', { timeoutMs: 60_000 }))).toBeInstanceOf(TransportError);
+
+      const ac = new AbortController();
+      let seen = new Promise<void>((r) => (arrived = r));
+      const aborted = c.get('/silent', { timeoutMs: 60_000, signal: ac.signal });
+      await seen;
+      expect(await outcome(aborted, () => ac.abort())).toBeInstanceOf(TransportError);
+
+      seen = new Promise<void>((r) => (arrived = r));
+      const timedOut = c.get('/silent', { timeoutMs: 60_000 });
+      await seen;
+      const err = (await outcome(timedOut, () => vi.advanceTimersByTime(60_000))) as TransportError;
+      expect([err.reason, err.message]).toEqual(['Timeout', 'GET /silent: no answer within 60000 ms']);
+
+      const noToken = client({ ...inClusterConnection(KUBE_ENV, saDirWithoutToken()), server: api.url });
+      await expect(noToken.get('/x', { timeoutMs: 60_000 })).rejects.toBeInstanceOf(TransportError);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('rejects with a TransportError, sending nothing, when the bearer token cannot be read', async () => {
+    const api = await fake();
+    const c = client({ ...inClusterConnection(KUBE_ENV, saDirWithoutToken()), server: api.url });
+    const err = (await c.request('PUT', '/x', { body: {} }).catch((e: unknown) => e)) as TransportError;
+    expect(err).toBeInstanceOf(TransportError);
+    expect(err.reason).toBe('Transport');
+    expect(err.message).toMatch(/^PUT \/x: could not read the bearer token: ENOENT: .*\/token/);
+    expect(api.seen).toHaveLength(0);
+  });
+
   it('rejects with a TransportError when the caller aborts', async () => {
     const api = await fake();
     api.handler = () => {};
@@ -474,6 +584,62 @@ describe('KubeClient.watch', () => {
       'HTTP403',
       'watch /x: 403',
     ]);
+  });
+
+  it('settles a non-2xx answer whose connection drops before its body ends, keeping the status', async () => {
+    const api = await fake();
+    api.handler = (req, res) => {
+      res.writeHead(410, { 'content-type': 'application/json', 'content-length': '200' });
+      res.write('{"kind":"Status","reason":"Exp', () => req.socket.destroy());
+    };
+    const c = client({ server: api.url });
+    const ac = new AbortController();
+    const done = c.watch('/x', {}, () => {}, ac.signal).catch((e: unknown) => e);
+    await until(() => api.seen.length === 1 && api.sockets.size === 0, 'the dropped connection');
+    const err = await within(done, 3_000);
+    ac.abort(); // what list-watch's watchdog would do: too late to change the outcome
+    expect(err).toBeInstanceOf(ApiError);
+    // The status stands (a 410 makes list-watch list again); the cut body tells nothing more.
+    expect([(err as ApiError).status, (err as ApiError).reason]).toEqual([410, 'HTTP410']);
+    expect((err as ApiError).message).toMatch(/^watch \/x: 410 \(.*\)$/);
+  });
+
+  it('resolves when the caller aborts while a non-2xx body is still coming', async () => {
+    const api = await fake();
+    api.handler = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json', 'content-length': '200' });
+      res.write('{"kind":"Status",');
+    };
+    const c = client({ server: api.url });
+    const ac = new AbortController();
+    const done = c.watch('/x', {}, () => {}, ac.signal);
+    await until(() => api.seen.length === 1, 'the watch');
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    expect(await within(done, 3_000)).toBeUndefined();
+  });
+
+  it('resolves at once, asking nothing, when the signal has already aborted', async () => {
+    const api = await fake();
+    const c = client({ server: api.url });
+    const ac = new AbortController();
+    ac.abort();
+    expect(
+      await within(
+        c.watch('/x', {}, () => {}, ac.signal),
+        3_000,
+      ),
+    ).toBeUndefined();
+    expect(api.seen).toHaveLength(0);
+  });
+
+  it('rejects with a TransportError, sending nothing, when the bearer token cannot be read', async () => {
+    const api = await fake();
+    const c = client({ ...inClusterConnection(KUBE_ENV, saDirWithoutToken()), server: api.url });
+    const err = (await c.watch('/x', {}, () => {}).catch((e: unknown) => e)) as TransportError;
+    expect(err).toBeInstanceOf(TransportError);
+    expect(err.message).toMatch(/^watch \/x: could not read the bearer token: ENOENT: .*\/token/);
+    expect(api.seen).toHaveLength(0);
   });
 
   it('resolves when the caller aborts, after delivering what came before', async () => {
