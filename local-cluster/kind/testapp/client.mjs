@@ -4,6 +4,7 @@
 //   {"t": <ms since epoch>, "err": "<code or message>"}   refused, reset or timed out
 // Usage: node client.mjs URL [INTERVAL_MS=50] [TIMEOUT_MS=500]. Runs until killed.
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const [url, intervalArg, timeoutArg] = process.argv.slice(2);
 if (!url) {
@@ -33,5 +34,5 @@ function once() {
 process.on('SIGTERM', () => process.exit(0));
 for (;;) {
   console.log(JSON.stringify(await once()));
-  await new Promise((r) => setTimeout(r, intervalMs));
+  await sleep(intervalMs);
 }
