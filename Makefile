@@ -12,12 +12,12 @@ export LE_CACHE_DIR := $(CACHE_DIR)
 .DEFAULT_GOAL := help
 
 # Targets whose recipes (or prerequisites) run node, npm or npx.
-NODE_TARGETS := all deps build typecheck lint lint-ts format test test-unit test-integration \
+NODE_TARGETS := all deps build typecheck lint lint-ts format test test-unit test-integration test-kind \
                 cluster-up cluster-down demo bench docs status lint-docker node_modules/.installed
 ORIGINAL_PATH := $(PATH)
 $(NODE_TARGETS): export PATH = $(shell scripts/ensure-node.sh $(NODE_VERSION) $(CACHE_DIR)):$(ORIGINAL_PATH)
 
-.PHONY: help all deps build typecheck lint lint-ts lint-shell format test test-unit test-integration \
+.PHONY: help all deps build typecheck lint lint-ts lint-shell format test test-unit test-integration test-kind \
         binaries cluster-up cluster-down demo bench clean
 
 ## help: list the targets
@@ -67,6 +67,10 @@ test-unit: deps
 ## test-integration: integration and end-to-end tests on a local control plane it starts
 test-integration: deps build binaries
 	npx vitest run --project integration
+
+## test-kind: end-to-end tests on a kind cluster it creates (make kind-up), or on the cluster E2E_KUBECONFIG names
+test-kind: deps build binaries
+	npx vitest run --project kind
 
 ## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl and the client-go elector once (cached)
 binaries:
