@@ -57,8 +57,8 @@ lint-shell:
 format: deps
 	npx prettier --write .
 
-## test: lint, typecheck, unit tests and integration tests against a real control plane
-test: lint typecheck test-unit test-integration
+## test: lint, typecheck, unit tests, integration tests on a local control plane, end-to-end tests on kind
+test: lint typecheck test-unit test-integration test-kind
 
 ## test-unit: the unit tests (test/, except *.int.test.ts)
 test-unit: deps

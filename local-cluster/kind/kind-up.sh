@@ -86,4 +86,17 @@ if [[ $existed == true ]]; then
   k -n leader-election-system rollout restart deployment/leader-election-webhook
   k -n leader-election-system rollout status deployment/leader-election-webhook --timeout=180s
 fi
+
+# 6. Admission works end to end: the API server reaches the webhook through its Service (a new
+# cluster's kube-proxy may not have programmed it yet) and the pod comes back injected. A
+# server-side dry run creates nothing.
+probe='{"apiVersion":"v1","kind":"Pod","metadata":{"name":"kind-up-probe","namespace":"default",
+  "annotations":{"leader-election/enabled":"true","leader-election/lease-name":"kind-up-probe"}},
+  "spec":{"containers":[{"name":"app","image":"ghcr.io/leader-election/testapp:dev"}]}}'
+deadline=$((SECONDS + 120))
+until out=$(k create --dry-run=server -o jsonpath='{.spec.initContainers[*].name}' -f - <<<"$probe" 2>&1) &&
+  [[ $out == *leader-election-agent* ]]; do
+  ((SECONDS < deadline)) || { say "the webhook does not inject after 120 s: $out"; exit 1; }
+  sleep 1
+done
 say "ready: context kind-$CLUSTER ($(k get nodes -o jsonpath='{.items[0].status.nodeInfo.containerRuntimeVersion}'))"
