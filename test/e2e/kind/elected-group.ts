@@ -1,0 +1,254 @@
+// Scaffolding of the kind end-to-end tests: an elected group of the test app (a Deployment
+// opted in by annotation, its Service), a traffic client pod that requests the Service's
+// ClusterIP through kube-proxy every 50 ms and logs who answered, and an Observer of the
+// ready endpoints, the Lease holder and the pods. One group per namespace; `remove()`
+// deletes the namespace.
+import { expect, inject } from 'vitest';
+import { ApiError, KubeClient } from '../../../common/kube/kube-client.ts';
+import { connectionFromKubeconfig } from '../../../common/kube/kubeconfig.ts';
+import { Observer, waitUntil } from '../../../local-cluster/index.ts';
+import { kubectlPath, run } from '../../helpers/manifests.ts';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API objects are raw JSON, read freely
+export type Raw = any;
+
+export const APP_IMAGE = 'ghcr.io/leader-election/testapp:dev';
+/** Short timings with the fencing margins the webhook asks for (docs/operations.md). */
+export const TIMINGS = { lease: '6s', renew: '3s', retry: '1s', leaseMs: 6_000 };
+
+export interface Answer {
+  t: number;
+  pod?: string;
+  err?: string;
+}
+
+export interface GroupOptions {
+  name?: string;
+  replicas?: number;
+  routing?: 'readiness-gate' | 'label';
+  graceSeconds?: number;
+  /** Extra env of the app container (e.g. IGNORE_SIGTERM). */
+  appEnv?: Record<string, string>;
+  /** Extra annotations on the Deployment. */
+  annotations?: Record<string, string>;
+}
+
+/** A client for the cluster the kind project's global setup provides. */
+export function e2eClient(): KubeClient {
+  return new KubeClient(connectionFromKubeconfig(inject('e2eKubeconfig'), inject('e2eContext') || undefined));
+}
+
+/** kubectl against that cluster (the project's v1.36 kubectl). */
+export async function kubectl(...args: string[]): Promise<string> {
+  const context = inject('e2eContext');
+  const res = await run(kubectlPath(), [
+    '--kubeconfig',
+    inject('e2eKubeconfig'),
+    ...(context ? ['--context', context] : []),
+    ...args,
+  ]);
+  if (res.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${res.stderr}`);
+  return res.stdout;
+}
+
+export class ElectedGroup {
+  readonly client: KubeClient;
+  readonly ns: string;
+  readonly name: string;
+  readonly opts: GroupOptions;
+  observer!: Observer;
+  clusterIP = '';
+
+  constructor(client: KubeClient, prefix: string, opts: GroupOptions = {}) {
+    this.client = client;
+    this.ns = `${prefix}-${process.pid}-${Date.now() % 100_000}`;
+    this.name = opts.name ?? 'web';
+    this.opts = opts;
+  }
+
+  get api(): string {
+    return `/api/v1/namespaces/${this.ns}`;
+  }
+
+  /** Namespace, Deployment, Service, the observer and the traffic client (Running). */
+  async create(): Promise<void> {
+    const { client, ns, name, opts } = this;
+    const routing = opts.routing ?? 'readiness-gate';
+    const replicas = opts.replicas ?? 3;
+    await client.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    });
+    const labels = { app: name };
+    const env = [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ...Object.entries(opts.appEnv ?? {}).map(([k, v]) => ({ name: k, value: v })),
+    ];
+    await client.request('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name,
+          annotations: {
+            'leader-election/enabled': 'true',
+            'leader-election/lease-duration': TIMINGS.lease,
+            'leader-election/renew-deadline': TIMINGS.renew,
+            'leader-election/retry-period': TIMINGS.retry,
+            'leader-election/routing': routing,
+            ...opts.annotations,
+          },
+        },
+        spec: {
+          replicas,
+          selector: { matchLabels: labels },
+          // Readiness-gate routing: only the leader is Ready, so a rollout may take all
+          // but one away at once (the agent hands over to the new revision).
+          strategy: {
+            type: 'RollingUpdate',
+            rollingUpdate: { maxUnavailable: Math.max(1, replicas - 1), maxSurge: 1 },
+          },
+          template: {
+            metadata: { labels },
+            spec: {
+              terminationGracePeriodSeconds: opts.graceSeconds ?? 10,
+              containers: [
+                {
+                  name: 'app',
+                  image: APP_IMAGE,
+                  imagePullPolicy: 'IfNotPresent',
+                  ports: [{ name: 'http', containerPort: 8080 }],
+                  env,
+                  readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1 },
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    // Label routing: the Service selects the leader's role label as well.
+    const selector = routing === 'label' ? { ...labels, 'leader-election/role': 'leader' } : labels;
+    const svc = await client.request<Raw>('POST', `${this.api}/services`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name },
+        spec: { selector, ports: [{ port: 80, targetPort: 'http' }] },
+      },
+    });
+    this.clusterIP = svc.spec.clusterIP;
+    this.observer = new Observer(client, ns, name, name);
+    await this.observer.start();
+    // The traffic client: a pod (not opted in) requesting the ClusterIP every 50 ms.
+    await client.request('POST', `${this.api}/pods`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'traffic' },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'client',
+              image: APP_IMAGE,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/nodejs/bin/node', '/app/client.mjs', `http://${this.clusterIP}/`, '50', '500'],
+            },
+          ],
+        },
+      },
+    });
+    await waitUntil('the traffic client running', 120_000, async () => {
+      const p = await client.get<Raw>(`${this.api}/pods/traffic`);
+      return p.status?.phase === 'Running';
+    });
+  }
+
+  async remove(): Promise<void> {
+    this.observer?.stop();
+    await this.client
+      .request('DELETE', this.api)
+      .catch((err: unknown) => (ApiError.isNotFound(err) ? undefined : Promise.reject(err)));
+  }
+
+  /** The Lease's holder ('' when released or absent). */
+  async holder(): Promise<string> {
+    try {
+      const lease = await this.client.get<Raw>(
+        `/apis/coordination.k8s.io/v1/namespaces/${this.ns}/leases/${this.name}`,
+      );
+      return lease.spec?.holderIdentity ?? '';
+    } catch (err) {
+      if (ApiError.isNotFound(err)) return '';
+      throw err;
+    }
+  }
+
+  /** Waits until exactly one ready endpoint, the Lease holder, and returns it. */
+  async leader(timeoutMs = 180_000, not?: string): Promise<string> {
+    return waitUntil(
+      `one ready endpoint, the Lease holder${not ? `, not ${not}` : ''}`,
+      timeoutMs,
+      async () => {
+        const ready = this.observer.currentReady();
+        const h = await this.holder();
+        return ready.length === 1 && ready[0] === h && h !== not ? h : undefined;
+      },
+    );
+  }
+
+  /** The pods of the group (not the traffic client). */
+  async pods(): Promise<Raw[]> {
+    const list = await this.client.get<Raw>(`${this.api}/pods`, {
+      query: { labelSelector: `app=${this.name}` },
+    });
+    return list.items;
+  }
+
+  /** The traffic client's answers since `since` (ms since epoch), from its log. */
+  async answers(since = 0): Promise<Answer[]> {
+    const out = await kubectl('-n', this.ns, 'logs', 'traffic');
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Answer)
+      .filter((a) => a.t >= since);
+  }
+
+  /** Waits until a pod other than `old` answers after `since`; returns it. */
+  async nextAnswerer(since: number, old: string, timeoutMs: number): Promise<string> {
+    return waitUntil(
+      `a pod other than ${old} answers`,
+      timeoutMs,
+      async () => (await this.answers(since)).find((a) => a.pod && a.pod !== old)?.pod,
+      250,
+    );
+  }
+}
+
+/**
+ * The safety check on what clients saw: once a pod answered, the one before it never
+ * answers again (two pods never serve in turns), and the Service never had two ready
+ * endpoints at once.
+ */
+export function expectOneServerAtATime(group: ElectedGroup, got: Answer[], since: number): void {
+  const order: string[] = [];
+  for (const a of got) {
+    if (!a.pod) continue;
+    if (order.at(-1) !== a.pod) order.push(a.pod);
+  }
+  expect(new Set(order).size, `answerers in turn: ${order.join(' → ')}`).toBe(order.length);
+  expect(group.observer.maxReadyEndpoints(since)).toBeLessThanOrEqual(1);
+}
+
+/** Lengths of the stretches with no answered request. */
+export function gaps(list: Answer[]): number[] {
+  const out: number[] = [];
+  let last: number | undefined;
+  for (const a of list) {
+    if (!a.pod) continue;
+    if (last !== undefined) out.push(a.t - last);
+    last = a.t;
+  }
+  return out;
+}
