@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make kind-down: deletes the kind cluster of make kind-up and what the container engine left
-# for it: with podman, the `kind` network (kind keeps it) and the podman wrapper's cgroup.
+# for it: with podman, once no kind cluster is left, the `kind` network (kind keeps it), the
+# wrapper's cgroups and what podman's CNI backend leaves on the host (host-cleanup.sh).
 # Idempotent. Images and the build cache stay (make kind-clean removes them).
 # Environment: KIND_CLUSTER (default leader-election).
 set -euo pipefail
@@ -23,4 +24,5 @@ if [[ $ENGINE == podman ]] && [[ -z $("$KIND" get clusters 2>/dev/null) ]]; then
       if [[ -d $d ]]; then find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
     done
   fi
+  bash local-cluster/kind/host-cleanup.sh
 fi

@@ -76,5 +76,10 @@ WRAP
   chmod +x "$KIND_STATE/bin/podman"
   case ":$PATH:" in *":$KIND_STATE/bin:"*) ;; *) PATH="$KIND_STATE/bin:$PATH" ;; esac
   export PATH
+  # What the host looked like before podman's first container, for host-cleanup.sh.
+  if [ "$(id -u)" -eq 0 ] && [ -z "$(podman ps -aq 2>/dev/null)" ]; then
+    [ -f "$KIND_STATE/ip_forward.orig" ] || cat /proc/sys/net/ipv4/ip_forward >"$KIND_STATE/ip_forward.orig"
+    [ -e /run/netns ] || : >"$KIND_STATE/run-netns.absent"
+  fi
 fi
 export ENGINE KIND_STATE
