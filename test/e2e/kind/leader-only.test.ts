@@ -70,9 +70,20 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       );
       expect(await group.holder()).toBe(next);
       const firstNew = got.find((a) => a.pod === next)!.t;
+      // The breakdown, from the observer's watches (each stamped when this process saw it).
+      const ev = group.observer.events.filter((e) => e.t >= t0);
+      const at = (f: (e: (typeof ev)[number]) => boolean) => ev.find(f)?.t;
+      const holderAt = at((e) => e.kind === 'holder' && e.holder === next);
+      const gateAt = at((e) => e.kind === 'pod' && e.pod === next && e.gate === 'True');
+      const readyAt = at(
+        (e) => e.kind === 'pod' && e.pod === next && e.ready === 'True' && e.gate === 'True',
+      );
+      const endpointAt = at((e) => e.kind === 'endpoints' && e.ready.includes(next));
+      const ms = (t: number | undefined) => (t === undefined ? '—' : `${t - t0}`);
       console.log(
         `[kind] ${routing}: leader ${old} deleted: ${next} answered after ${firstNew - t0} ms; ` +
-          `no pod answered for ${Math.max(0, ...gaps(got))} ms at most`,
+          `no pod answered for ${Math.max(0, ...gaps(got))} ms at most; Lease held +${ms(holderAt)}, ` +
+          `gate True +${ms(gateAt)}, Ready +${ms(readyAt)}, ready endpoint +${ms(endpointAt)} ms`,
       );
     });
   });
