@@ -88,6 +88,8 @@ export interface RunningPod {
   containers: Map<string, RunningContainer>;
   last: V1Pod;
   terminating: boolean;
+  /** stopPod ran: its address and relay are given back once, whoever calls it again. */
+  stopped?: boolean;
 }
 
 function podKey(ns: string, name: string): string {
@@ -688,6 +690,9 @@ export class PodRunner {
 
   /** Kills a pod's processes and frees its address and relay. */
   private async stopPod(running: RunningPod): Promise<void> {
+    // Called from the terminate path and from the DELETED event, both for a forced delete.
+    if (running.stopped) return;
+    running.stopped = true;
     const key = podKey(running.namespace, running.name);
     if (this.pods.get(key) === running) this.pods.delete(key);
     running.terminating = true;

@@ -249,4 +249,31 @@ describe('pod runner', () => {
     });
     expect(proc?.exitCode !== null || proc?.signalCode !== null).toBe(true);
   });
+
+  // A forced delete reached stopPod twice (the terminate path and the DELETED event), and
+  // each call gave the pod's address back: the next two pods got the same IP.
+  it('gives a force-deleted pod its address back once: later pods get distinct addresses', async () => {
+    const pod = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      spec: { terminationGracePeriodSeconds: 5, containers: [echoContainer] },
+    });
+    await client.request('POST', `/api/v1/namespaces/${ns}/pods`, { body: pod('forced') });
+    await waitUntil('the pod to run', 30_000, async () => runner.pod(ns, 'forced'));
+    await client.request('DELETE', `/api/v1/namespaces/${ns}/pods/forced`, {
+      query: { gracePeriodSeconds: 0 },
+    });
+    await waitUntil('the pod to stop', 30_000, async () => !runner.pod(ns, 'forced'));
+    await new Promise((r) => setTimeout(r, 500)); // the DELETED event's own stop, if any
+    for (const name of ['after-1', 'after-2']) {
+      await client.request('POST', `/api/v1/namespaces/${ns}/pods`, { body: pod(name) });
+    }
+    const ips = await waitUntil('both pods to have an IP', 30_000, async () => {
+      const a = runner.pod(ns, 'after-1')?.podIP;
+      const b = runner.pod(ns, 'after-2')?.podIP;
+      return a && b ? [a, b] : undefined;
+    });
+    expect(ips[0]).not.toBe(ips[1]);
+  });
 });
