@@ -195,6 +195,7 @@ export class Agent {
   readiness(): Check {
     return fencingCheck(
       {
+        routing: this.config.routing,
         leading: this.elector.isLeader(),
         podMayShowLeader: this.writer.mayShowLeader,
         followerSince: this.followerSince,

@@ -1,8 +1,8 @@
 // Rollout-aware hand-off. With readiness-gate routing only the leader is Ready,
 // so a RollingUpdate (or a StatefulSet's ordered update) would wait forever for
 // a new-revision pod to become Ready. While leading, the agent watches the pods of
-// its group; when a pod of a newer revision has a ready agent, the leader hands
-// the Lease over to it (gate False, then a release reserved for that pod), so the
+// its group; when a pod of a newer revision is a candidate (its agent running, its
+// other containers ready), the leader hands the Lease over to it (gate False, then a release reserved for that pod), so the
 // rollout proceeds with a graceful, sub-second switch.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ANNOTATION, LABEL_INJECTED } from '../common/contract/keys.ts';
@@ -17,7 +17,12 @@ export interface GroupPod {
   /** creationTimestamp in ms. */
   created: number;
   terminating: boolean;
-  agentReady: boolean;
+  /**
+   * Can take over at once: its agent container is running (and started), and every other
+   * container of the pod is ready. Not the agent's readiness: in readiness-gate routing a
+   * follower's agent is never ready (agent/fencing.ts).
+   */
+  candidate: boolean;
 }
 
 export function groupPod(pod: V1Pod, agentName: string): GroupPod {
@@ -29,14 +34,16 @@ export function groupPod(pod: V1Pod, agentName: string): GroupPod {
     revision: labels['pod-template-hash'] ?? labels['controller-revision-hash'] ?? '',
     created: Date.parse(String(pod.metadata?.creationTimestamp ?? '')) || 0,
     terminating: !!pod.metadata?.deletionTimestamp,
-    agentReady: statuses.some((s) => s.name === agentName && s.ready),
+    candidate:
+      statuses.some((s) => s.name === agentName && s.state?.running !== undefined && s.started !== false) &&
+      (pod.status?.containerStatuses ?? []).every((s) => s.name === agentName || s.ready),
   };
 }
 
 /**
  * The pod to hand the Lease to, or undefined. The newest revision is the one of
  * the most recently created pod of the group; if that is not ours, hand over to
- * the oldest pod of it whose agent is ready (the most settled one). Pods without
+ * the oldest candidate pod of it (the most settled one). Pods without
  * a revision (bare pods) never trigger a hand-off.
  */
 export function handoffTarget(self: string, leaseName: string, pods: GroupPod[]): string | undefined {
@@ -46,7 +53,7 @@ export function handoffTarget(self: string, leaseName: string, pods: GroupPod[])
   const newest = group.reduce((a, b) => (b.created > a.created ? b : a), me);
   if (newest.revision === me.revision) return undefined;
   const ready = group
-    .filter((p) => p.revision === newest.revision && p.agentReady && p.name !== self)
+    .filter((p) => p.revision === newest.revision && p.candidate && p.name !== self)
     .sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
   return ready[0]?.name;
 }

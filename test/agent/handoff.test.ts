@@ -8,7 +8,7 @@ const pod = (name: string, revision: string, created: number, extra: Partial<Gro
   revision,
   created,
   terminating: false,
-  agentReady: true,
+  candidate: true,
   ...extra,
 });
 
@@ -23,8 +23,8 @@ describe('handoffTarget', () => {
     expect(handoffTarget('old-a', 'web', pods)).toBe('new-a');
   });
 
-  it('waits until a pod of the new revision has a ready agent', () => {
-    const pods = [pod('old-a', 'r1', 1), pod('new-a', 'r2', 10, { agentReady: false })];
+  it('waits until a pod of the new revision is a candidate', () => {
+    const pods = [pod('old-a', 'r1', 1), pod('new-a', 'r2', 10, { candidate: false })];
     expect(handoffTarget('old-a', 'web', pods)).toBeUndefined();
   });
 
@@ -49,23 +49,45 @@ describe('handoffTarget', () => {
 });
 
 describe('groupPod', () => {
-  it('reads the revision, lease name and agent readiness from a pod', () => {
-    const p: V1Pod = {
-      metadata: {
-        name: 'web-1',
-        creationTimestamp: new Date('2026-11-22T00:00:01Z'),
-        labels: { 'controller-revision-hash': 'web-5c9' },
-        annotations: { 'leader-election/lease-name': 'web' },
-      },
-      status: { initContainerStatuses: [{ name: 'leader-election-agent', ready: true } as never] },
-    };
-    expect(groupPod(p, 'leader-election-agent')).toEqual({
+  const base = (status: V1Pod['status']): V1Pod => ({
+    metadata: {
+      name: 'web-1',
+      creationTimestamp: new Date('2026-11-22T00:00:01Z'),
+      labels: { 'controller-revision-hash': 'web-5c9' },
+      annotations: { 'leader-election/lease-name': 'web' },
+    },
+    status,
+  });
+  // A follower in readiness-gate routing: its agent runs but is not ready (agent/fencing.ts).
+  const agent = (running: boolean) =>
+    ({
+      name: 'leader-election-agent',
+      ready: false,
+      started: running,
+      state: running ? { running: {} } : { waiting: {} },
+    }) as never;
+  const app = (ready: boolean) => ({ name: 'app', ready, state: { running: {} } }) as never;
+
+  it('reads the revision and lease name; a pod whose agent runs and whose app is ready is a candidate', () => {
+    expect(
+      groupPod(
+        base({ initContainerStatuses: [agent(true)], containerStatuses: [app(true)] }),
+        'leader-election-agent',
+      ),
+    ).toEqual({
       name: 'web-1',
       leaseName: 'web',
       revision: 'web-5c9',
       created: Date.parse('2026-11-22T00:00:01Z'),
       terminating: false,
-      agentReady: true,
+      candidate: true,
     });
+  });
+
+  it('is not a candidate while its app is not ready, or its agent is not running', () => {
+    const candidate = (status: V1Pod['status']) => groupPod(base(status), 'leader-election-agent').candidate;
+    expect(candidate({ initContainerStatuses: [agent(true)], containerStatuses: [app(false)] })).toBe(false);
+    expect(candidate({ initContainerStatuses: [agent(false)], containerStatuses: [app(true)] })).toBe(false);
+    expect(candidate({ containerStatuses: [app(true)] })).toBe(false);
   });
 });

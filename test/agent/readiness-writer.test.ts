@@ -134,7 +134,10 @@ describe('ReadinessWriter', () => {
       backoff: { initialMs: 1, maxMs: 2 },
     });
     const fenced = () =>
-      fencingCheck({ leading: false, podMayShowLeader: w.mayShowLeader, followerSince: undefined }, 0);
+      fencingCheck(
+        { routing: 'label', leading: false, podMayShowLeader: w.mayShowLeader, followerSince: undefined },
+        0,
+      );
 
     await w.set(false);
     expect(w.mayShowLeader).toBe(false);
