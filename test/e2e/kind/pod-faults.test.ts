@@ -41,13 +41,11 @@ const FAULT_MS = 9_000;
  * cached True and writes Ready=True. The kubelet corrects it 10-25 ms later, but the
  * EndpointSlice (up to 1 s) and kube-proxy's rules (about 1 s) keep both pods, and clients
  * get the two in turns for about a second. Intermittent: in 6 of 10 runs of these two
- * scenarios here (freezing 2 of 5, cutting off 4 of 5). The product's departure
- * "followers' agents are ready in readiness-gate routing" (docs/architecture.md) is what
- * exposes it. Skipped in that routing until the product works around it;
- * E2E_KNOWN_BUGS=1 runs them.
+ * scenarios here (freezing 2 of 5, cutting off 4 of 5), when a follower's agent was ready in
+ * readiness-gate routing. Fixed in the product: there only a leading agent is ready now
+ * (agent/fencing.ts, docs/architecture.md), and these scenarios pass (6 of 6 runs).
  */
 const STALE_GATE_BUG = 'kubelet: Ready from a stale readiness gate after fencing';
-const knownBug = (routing: string) => routing === 'readiness-gate' && process.env.E2E_KNOWN_BUGS !== '1';
 
 /** Generous bounds: these tests check behaviour; speed is measured in make bench. */
 const LEAVE_BOUND_MS = 10_000;
@@ -147,8 +145,10 @@ for (const routing of ['readiness-gate', 'label'] as const) {
     let group: ElectedGroup;
 
     /**
-     * One stable leader to start a scenario from: 3 pods, every container of each ready
-     * (followers' too), one ready endpoint, the Lease holder, and only it answering.
+     * One stable leader to start a scenario from: 3 pods, every app container ready, every
+     * agent running — and ready on the leader; in label routing on the followers too (in
+     * readiness-gate routing a follower's agent is never ready: agent/fencing.ts) — one ready
+     * endpoint, the Lease holder, and only it answering.
      */
     async function stableLeader(): Promise<string> {
       return waitUntil(
@@ -157,13 +157,22 @@ for (const routing of ['readiness-gate', 'label'] as const) {
         async () => {
           const pods = (await group.pods()).filter((p) => !p.metadata.deletionTimestamp);
           if (pods.length !== 3) return undefined;
-          const containers = pods.flatMap((p) => [
-            ...(p.status?.initContainerStatuses ?? []),
-            ...(p.status?.containerStatuses ?? []),
-          ]);
-          if (containers.length !== 6 || !containers.every((c: Raw) => c.ready)) return undefined;
-          const ready = group.observer.currentReady();
           const holder = await group.holder();
+          const settled = pods.every((p) => {
+            const statuses = [
+              ...(p.status?.initContainerStatuses ?? []),
+              ...(p.status?.containerStatuses ?? []),
+            ];
+            const agentReadyWanted = routing === 'label' || p.metadata.name === holder;
+            return (
+              statuses.length === 2 &&
+              statuses.every((c: Raw) => c.state?.running !== undefined) &&
+              containerReady(p, 'app') &&
+              containerReady(p, AGENT) === agentReadyWanted
+            );
+          });
+          if (!settled) return undefined;
+          const ready = group.observer.currentReady();
           if (ready.length !== 1 || ready[0] !== holder) return undefined;
           const recent = await group.answers(Date.now() - 1_500);
           return recent.length >= 10 && recent.every((a) => a.pod === holder) ? holder : undefined;
@@ -256,116 +265,109 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       );
     });
 
-    // Skipped in readiness-gate routing: STALE_GATE_BUG.
-    it.skipIf(knownBug(routing))(
-      'freezing the whole leader pod longer than the lease: a new leader serves, the old one never again after the thaw',
-      async () => {
-        let t0 = 0;
-        await explained(
-          group,
-          () => t0,
-          async () => {
-            const old = await stableLeader();
-            const target = nodePod(await pod(group, old));
-            t0 = Date.now();
-            await freezePod(target);
-            let next: string;
-            try {
-              next = await group.nextAnswerer(t0, old, TIMINGS.leaseMs + RECOVERY_BOUND_MS);
-              await sleep(t0 + FAULT_MS - Date.now());
-            } finally {
-              await thawPod(target);
-            }
-            const thawed = Date.now();
-            // The old agent wakes up with its lease long gone (by its own monotonic clock).
-            await sleep(5_000);
-            expect(await group.leader(30_000)).toBe(next);
-            const got = await seenFrom(group, t0);
-            expectOneServerAtATime(group, got, t0);
-            const firstNew = got.find((a) => a.pod === next)!.t;
-            expect(got.filter((a) => a.t > firstNew && a.pod === old)).toEqual([]);
-            expect(group.observer.endpointEvents(thawed).filter((e) => e.ready.includes(old))).toEqual([]);
-            // Fencing: the frozen leader's probes time out, so it left the Service before the Lease could move.
-            const out = group.observer.endpointEvents(t0).find((e) => !e.ready.includes(old))!.t;
-            const lease = leaseMove(group, t0, old);
-            expect(out, 'out of the Service before the Lease moved').toBeLessThan(lease.movedAt ?? Infinity);
-            console.log(
-              `[kind] ${routing}: leader ${old} frozen for ${thawed - t0} ms: not a ready endpoint after ` +
-                `${out - t0} ms, ${lease.text}, ${next} answered after ${firstNew - t0} ms; ` +
-                `no pod answered for ${longestGap(got)} ms at most; ${old} not served after the thaw`,
-            );
-          },
-        );
-      },
-    );
+    // In readiness-gate routing this caught STALE_GATE_BUG (two ready endpoints), fixed in agent/fencing.ts.
+    it('freezing the whole leader pod longer than the lease: a new leader serves, the old one never again after the thaw', async () => {
+      let t0 = 0;
+      await explained(
+        group,
+        () => t0,
+        async () => {
+          const old = await stableLeader();
+          const target = nodePod(await pod(group, old));
+          t0 = Date.now();
+          await freezePod(target);
+          let next: string;
+          try {
+            next = await group.nextAnswerer(t0, old, TIMINGS.leaseMs + RECOVERY_BOUND_MS);
+            await sleep(t0 + FAULT_MS - Date.now());
+          } finally {
+            await thawPod(target);
+          }
+          const thawed = Date.now();
+          // The old agent wakes up with its lease long gone (by its own monotonic clock).
+          await sleep(5_000);
+          expect(await group.leader(30_000)).toBe(next);
+          const got = await seenFrom(group, t0);
+          expectOneServerAtATime(group, got, t0);
+          const firstNew = got.find((a) => a.pod === next)!.t;
+          expect(got.filter((a) => a.t > firstNew && a.pod === old)).toEqual([]);
+          expect(group.observer.endpointEvents(thawed).filter((e) => e.ready.includes(old))).toEqual([]);
+          // Fencing: the frozen leader's probes time out, so it left the Service before the Lease could move.
+          const out = group.observer.endpointEvents(t0).find((e) => !e.ready.includes(old))!.t;
+          const lease = leaseMove(group, t0, old);
+          expect(out, 'out of the Service before the Lease moved').toBeLessThan(lease.movedAt ?? Infinity);
+          console.log(
+            `[kind] ${routing}: leader ${old} frozen for ${thawed - t0} ms: not a ready endpoint after ` +
+              `${out - t0} ms, ${lease.text}, ${next} answered after ${firstNew - t0} ms; ` +
+              `no pod answered for ${longestGap(got)} ms at most; ${old} not served after the thaw`,
+          );
+        },
+      );
+    });
 
-    // Skipped in readiness-gate routing: STALE_GATE_BUG.
-    it.skipIf(knownBug(routing))(
-      'cutting the leader pod off from the API server: fenced by its probe, another takes over, one leader after healing',
-      async () => {
-        let t0 = 0;
-        await explained(
-          group,
-          () => t0,
-          async () => {
-            const old = await stableLeader();
-            const target = nodePod(await pod(group, old));
-            const api = await apiServerAddresses(client);
-            t0 = Date.now();
-            await cutOffApiServer(target, api);
-            let next: string;
-            let unreadyAt: number;
-            try {
-              // Fencing: its agent cannot write, so its pod still shows it leader; its probe takes it out.
-              unreadyAt = (
-                await waitUntil(
-                  `${old} to leave the ready endpoints`,
-                  TIMINGS.leaseMs + 30_000,
-                  () => group.observer.endpointEvents(t0).find((e) => !e.ready.includes(old)),
-                  100,
-                )
-              ).t;
-              const cut = await pod(group, old);
-              expect(isReady(cut), 'the cut-off leader is not Ready').toBe(false);
-              expect(
-                shownRole(cut, routing),
-                'its agent could not write: the API still shows it leader',
-              ).toBe('leader');
-              // Only the API server is cut: the kubelet's probes still reach the pod (the app is ready).
-              expect(containerReady(cut, 'app'), 'the app still answers the kubelet').toBe(true);
-              expect(containerReady(cut, AGENT), 'the agent fails its readiness (fencing)').toBe(false);
-              next = await group.nextAnswerer(t0, old, TIMINGS.leaseMs + RECOVERY_BOUND_MS);
-              await sleep(t0 + FAULT_MS - Date.now());
-            } finally {
-              await healApiServer(target);
-            }
-            const healed = Date.now();
-            // After healing the old agent writes itself a follower; one leader, the new one.
-            await waitUntil(
-              `${old} to show itself a follower after healing`,
-              60_000,
-              async () => shownRole(await pod(group, old), routing) === 'follower',
-              250,
+    // In readiness-gate routing this caught STALE_GATE_BUG (two ready endpoints), fixed in agent/fencing.ts.
+    it('cutting the leader pod off from the API server: fenced by its probe, another takes over, one leader after healing', async () => {
+      let t0 = 0;
+      await explained(
+        group,
+        () => t0,
+        async () => {
+          const old = await stableLeader();
+          const target = nodePod(await pod(group, old));
+          const api = await apiServerAddresses(client);
+          t0 = Date.now();
+          await cutOffApiServer(target, api);
+          let next: string;
+          let unreadyAt: number;
+          try {
+            // Fencing: its agent cannot write, so its pod still shows it leader; its probe takes it out.
+            unreadyAt = (
+              await waitUntil(
+                `${old} to leave the ready endpoints`,
+                TIMINGS.leaseMs + 30_000,
+                () => group.observer.endpointEvents(t0).find((e) => !e.ready.includes(old)),
+                100,
+              )
+            ).t;
+            const cut = await pod(group, old);
+            expect(isReady(cut), 'the cut-off leader is not Ready').toBe(false);
+            expect(shownRole(cut, routing), 'its agent could not write: the API still shows it leader').toBe(
+              'leader',
             );
-            await sleep(3_000);
-            expect(await group.leader(30_000)).toBe(next);
-            const got = await seenFrom(group, t0);
-            expectOneServerAtATime(group, got, t0);
-            const firstNew = got.find((a) => a.pod === next)!.t;
-            expect(got.filter((a) => a.t > firstNew && a.pod === old)).toEqual([]);
-            const lease = leaseMove(group, t0, old);
-            expect(unreadyAt, 'out of the Service before the Lease moved').toBeLessThan(
-              lease.movedAt ?? Infinity,
-            );
-            console.log(
-              `[kind] ${routing}: leader ${old} cut off from the API server for ${healed - t0} ms: ` +
-                `not a ready endpoint after ${unreadyAt - t0} ms (still shown leader), ${lease.text}, ` +
-                `${next} answered after ${firstNew - t0} ms; no pod answered for ${longestGap(got)} ms at most`,
-            );
-          },
-        );
-      },
-    );
+            // Only the API server is cut: the kubelet's probes still reach the pod (the app is ready).
+            expect(containerReady(cut, 'app'), 'the app still answers the kubelet').toBe(true);
+            expect(containerReady(cut, AGENT), 'the agent fails its readiness (fencing)').toBe(false);
+            next = await group.nextAnswerer(t0, old, TIMINGS.leaseMs + RECOVERY_BOUND_MS);
+            await sleep(t0 + FAULT_MS - Date.now());
+          } finally {
+            await healApiServer(target);
+          }
+          const healed = Date.now();
+          // After healing the old agent writes itself a follower; one leader, the new one.
+          await waitUntil(
+            `${old} to show itself a follower after healing`,
+            60_000,
+            async () => shownRole(await pod(group, old), routing) === 'follower',
+            250,
+          );
+          await sleep(3_000);
+          expect(await group.leader(30_000)).toBe(next);
+          const got = await seenFrom(group, t0);
+          expectOneServerAtATime(group, got, t0);
+          const firstNew = got.find((a) => a.pod === next)!.t;
+          expect(got.filter((a) => a.t > firstNew && a.pod === old)).toEqual([]);
+          const lease = leaseMove(group, t0, old);
+          expect(unreadyAt, 'out of the Service before the Lease moved').toBeLessThan(
+            lease.movedAt ?? Infinity,
+          );
+          console.log(
+            `[kind] ${routing}: leader ${old} cut off from the API server for ${healed - t0} ms: ` +
+              `not a ready endpoint after ${unreadyAt - t0} ms (still shown leader), ${lease.text}, ` +
+              `${next} answered after ${firstNew - t0} ms; no pod answered for ${longestGap(got)} ms at most`,
+          );
+        },
+      );
+    });
 
     it('forced deletion of the leader pod (grace 0): another pod serves within the lease and margins', async () => {
       let t0 = 0;
