@@ -1,0 +1,108 @@
+// Faults on the kind node for the end-to-end tests: commands run inside the node's
+// container (kind names the container after the node), to restart kube-apiserver
+// (crictl stop; the kubelet restarts the static pod) or the kubelet (systemctl), or to
+// stop a container; and cordoning the node.
+// The container engine is chosen in one place, `containerEngine()`, the way
+// local-cluster/kind/podman-env.sh chooses it for kind.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type KubeClient, PATCH } from '../../../common/kube/kube-client.ts';
+import { waitUntil } from '../../../local-cluster/index.ts';
+import { run } from '../../helpers/manifests.ts';
+import type { Raw } from './elected-group.ts';
+
+export interface Engine {
+  cmd: 'docker' | 'podman';
+  env: NodeJS.ProcessEnv;
+}
+
+let engine: Promise<Engine> | undefined;
+
+/**
+ * Docker where its daemon answers, else podman with the configuration kind-up used
+ * (podman-env.sh: runc, its own containers.conf).
+ */
+export function containerEngine(): Promise<Engine> {
+  engine ??= (async (): Promise<Engine> => {
+    const docker = await run('docker', ['version', '--format', '{{.Server.Version}}'], {
+      timeoutMs: 20_000,
+    }).catch(() => undefined);
+    if (docker?.code === 0) return { cmd: 'docker', env: process.env };
+    const cache = process.env.LE_CACHE_DIR ?? join(homedir(), '.cache/leader-election');
+    const conf = join(cache, 'kind', 'containers.conf');
+    return { cmd: 'podman', env: existsSync(conf) ? { ...process.env, CONTAINERS_CONF: conf } : process.env };
+  })();
+  return engine;
+}
+
+/** Runs a command in the node's container; returns its stdout, throws on a non-zero exit. */
+export async function nodeExec(node: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  const { cmd, env } = await containerEngine();
+  const res = await run(cmd, ['exec', node, ...args], { env, timeoutMs });
+  if (res.code !== 0)
+    throw new Error(`${cmd} exec ${node} ${args.join(' ')}: exit ${res.code}: ${res.stderr}`);
+  return res.stdout;
+}
+
+/** The cluster's node (kind here has one; its container has the same name). */
+export async function theNode(client: KubeClient): Promise<string> {
+  const nodes = await client.get<Raw>('/api/v1/nodes');
+  if (nodes.items.length !== 1) throw new Error(`expected one node, found ${nodes.items.length}`);
+  return nodes.items[0].metadata.name;
+}
+
+async function apiserverContainer(node: string): Promise<string> {
+  return (
+    await nodeExec(node, ['crictl', 'ps', '-q', '--state', 'running', '--name', '^kube-apiserver$'])
+  ).trim();
+}
+
+/**
+ * Stops kube-apiserver's container (crictl stop: SIGTERM, then its graceful shutdown);
+ * the kubelet starts a new one. Resolves once a new container runs and /readyz answers,
+ * with the time the API was unavailable (from the stop until /readyz answered).
+ */
+export async function restartApiserver(client: KubeClient, node: string): Promise<{ downMs: number }> {
+  const old = await apiserverContainer(node);
+  if (!old || old.includes('\n')) throw new Error(`no single running kube-apiserver container: ${old}`);
+  const t0 = Date.now();
+  await nodeExec(node, ['crictl', 'stop', old]);
+  // The kubelet's restart back-off (up to 5 min) applies when restarts follow each other.
+  await waitUntil('a new kube-apiserver container', 330_000, async () => {
+    const now = await apiserverContainer(node);
+    return now !== '' && now !== old;
+  });
+  await waitUntil(
+    'kube-apiserver /readyz',
+    120_000,
+    () => client.get('/readyz', { timeoutMs: 2_000 }).then(() => true),
+    200,
+  );
+  return { downMs: Date.now() - t0 };
+}
+
+/**
+ * Restarts the kubelet (systemctl restart); resolves once its /healthz answers, with the
+ * time that took. Pods go on running meanwhile; the API server is not restarted.
+ */
+export async function restartKubelet(node: string): Promise<{ downMs: number }> {
+  const t0 = Date.now();
+  await nodeExec(node, ['systemctl', 'restart', 'kubelet']);
+  await waitUntil(
+    'the kubelet healthy',
+    120_000,
+    async () =>
+      (await nodeExec(node, ['curl', '-fsS', 'http://localhost:10248/healthz']).catch(() => '')) === 'ok',
+    200,
+  );
+  return { downMs: Date.now() - t0 };
+}
+
+/** Cordons (`true`) or uncordons the node: new pods stay Pending meanwhile, running ones stay. */
+export async function setUnschedulable(client: KubeClient, node: string, on: boolean): Promise<void> {
+  await client.request('PATCH', `/api/v1/nodes/${node}`, {
+    contentType: PATCH.merge,
+    body: { spec: { unschedulable: on } },
+  });
+}
