@@ -15,7 +15,7 @@ command -v podman >/dev/null || exit 0
 for ipt in iptables ip6tables; do
   command -v "$ipt" >/dev/null || continue
   # udp/53 rules of bridges that are gone
-  "$ipt" -S INPUT 2>/dev/null | grep -E -- '-i cni-podman[0-9]+ .*--dport 53 -j ACCEPT' | while read -r rule; do
+  { "$ipt" -S INPUT 2>/dev/null | grep -E -- '-i cni-podman[0-9]+ .*--dport 53 -j ACCEPT' || true; } | while read -r rule; do
     dev=$(sed -E 's/.*-i (cni-podman[0-9]+).*/\1/' <<<"$rule")
     ip link show "$dev" >/dev/null 2>&1 && continue
     read -r -a args <<<"${rule#-A }"
