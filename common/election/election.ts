@@ -129,6 +129,23 @@ export function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
 }
 
 /**
+ * The same holder's same term: only renewTime (and metadata) may differ. A renew the API
+ * server applied but whose answer was lost leaves exactly this: our record with a newer
+ * renewTime. client-go renews whenever the record names it; we also require the term
+ * (acquireTime, leaseTransitions) so that a record written by another incarnation of our
+ * identity after someone else held the Lease is not renewed as ours.
+ */
+export function sameTerm(a: LeaseRecord, b: LeaseRecord): boolean {
+  return (
+    a.holderIdentity === b.holderIdentity &&
+    a.holderIdentity !== '' &&
+    (a.acquireTime ?? '') === (b.acquireTime ?? '') &&
+    a.leaseTransitions === b.leaseTransitions &&
+    (a.preferredHolder ?? '') === (b.preferredHolder ?? '')
+  );
+}
+
+/**
  * resourceVersions are opaque, but when both are decimal (etcd revisions, always
  * in practice) an older one means a late watch event for a record we already
  * replaced (typically our own previous renew). Taking it would resurrect a stale

@@ -7,8 +7,9 @@
 //   timeout (at most half the renew deadline), so a dead API server cannot hold
 //   the loop past the renew deadline.
 // - The leader renews every retry period with one update from its cached object;
-//   on 409 it reads the Lease and, only if the Lease still holds exactly the record
-//   it last wrote (someone touched metadata, or our cache lagged), updates again.
+//   on 409 it reads the Lease and, only if the Lease still names us in the same term
+//   (someone touched metadata, our cache lagged, or a renew of ours was applied but
+//   its answer lost), updates again.
 // - Followers watch the Lease: a released or changed Lease is acted on at once.
 //   Timers remain the ground truth for expiry; the watch only makes things sooner.
 // - Leadership ends, with no API call, at lastRenewSentAt + renewDeadline (a timer
@@ -25,7 +26,7 @@ import {
   onWriteFailed,
   onWriteSucceeded,
   releaseRecord,
-  sameRecord,
+  sameTerm,
   type Action,
   type ElectionState,
   type LeaseRecord,
@@ -352,7 +353,7 @@ export class Elector {
     } catch (err) {
       if (!renew || !ApiError.isConflict(err) || !this.lastWritten) throw err;
       const fresh = await this.opts.leases.get();
-      if (fresh === 'absent' || !sameRecord(fresh.record, this.lastWritten)) throw err;
+      if (fresh === 'absent' || !sameTerm(fresh.record, this.lastWritten)) throw err;
       this.cached = fresh;
       return await this.opts.leases.update(record, fresh.lease, fresh.resourceVersion);
     }

@@ -15,6 +15,7 @@ import {
   onWriteFailed,
   onWriteSucceeded,
   releaseRecord,
+  sameTerm,
   validateTimings,
   type Action,
   type ElectionState,
@@ -718,5 +719,25 @@ describe('two electors sharing one Lease', () => {
     expect(store.lease?.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 3 });
     expect(a.stopped).toBe(true);
     expect(a.state.observed).toMatchObject({ record: { holderIdentity: '', leaseDurationSeconds: 1 } });
+  });
+});
+
+describe('sameTerm', () => {
+  const ours: LeaseRecord = {
+    holderIdentity: 'me',
+    leaseDurationSeconds: 15,
+    acquireTime: '2026-11-22T00:00:00.000000Z',
+    renewTime: '2026-11-22T00:00:10.000000Z',
+    leaseTransitions: 3,
+  };
+  it('is our term when only renewTime differs (a renew applied whose answer was lost)', () => {
+    expect(sameTerm({ ...ours, renewTime: '2026-11-22T00:00:12.000000Z' }, ours)).toBe(true);
+  });
+  it('is not when the holder, the acquireTime or the transitions differ, or nobody holds it', () => {
+    expect(sameTerm({ ...ours, holderIdentity: 'other' }, ours)).toBe(false);
+    expect(sameTerm({ ...ours, acquireTime: '2026-11-22T00:01:00.000000Z' }, ours)).toBe(false);
+    expect(sameTerm({ ...ours, leaseTransitions: 4 }, ours)).toBe(false);
+    expect(sameTerm({ ...ours, holderIdentity: '' }, { ...ours, holderIdentity: '' })).toBe(false);
+    expect(sameTerm({ ...ours, preferredHolder: 'next' }, ours)).toBe(false);
   });
 });

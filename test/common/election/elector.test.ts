@@ -16,15 +16,23 @@ class FakeLeases {
   rv = 0;
   record: LeaseRecord | undefined;
   calls: string[] = [];
-  /** Fail the next requests of a verb: an ApiError or 'hang' (never answers). */
-  failures: { verb: string; error: Error | 'hang' }[] = [];
+  /**
+   * Fail the next requests of a verb: an ApiError, 'hang' (never answers), or 'lost' (an
+   * update applied whose answer is lost: a timeout after the API server wrote it).
+   */
+  failures: { verb: string; error: Error | 'hang' | 'lost' }[] = [];
   watchers: ((l: ObservedLease | 'absent') => void)[] = [];
 
-  private fail(verb: string): Promise<never> | undefined {
+  private fail(verb: string, apply?: () => void): Promise<never> | undefined {
     const i = this.failures.findIndex((f) => f.verb === verb);
     if (i < 0) return undefined;
     const [f] = this.failures.splice(i, 1);
-    return f!.error === 'hang' ? new Promise<never>(() => {}) : Promise.reject(f!.error);
+    if (f!.error === 'hang') return new Promise<never>(() => {});
+    if (f!.error === 'lost') {
+      apply?.();
+      return Promise.reject(new ApiError(0, 'Timeout', 'no answer'));
+    }
+    return Promise.reject(f!.error);
   }
 
   private observed(): ObservedLease {
@@ -57,7 +65,9 @@ class FakeLeases {
       },
       update: async (record: LeaseRecord, _cached: Lease, resourceVersion: string) => {
         this.calls.push('update');
-        const f = this.fail('update');
+        const f = this.fail('update', () => {
+          if (resourceVersion === String(this.rv)) this.write(record);
+        });
         if (f) return f;
         if (resourceVersion !== String(this.rv)) throw new ApiError(409, 'Conflict', 'stale');
         this.write(record);
@@ -128,6 +138,29 @@ describe('Elector', () => {
     expect(store.calls).toEqual(['update', 'get', 'update']);
     expect(e.isLeader()).toBe(true);
     expect(events).toEqual(['started']);
+    await e.stop({ release: false });
+  });
+
+  // Issue 12, item 3: a renew the API server applied but whose answer was lost. The next
+  // renew, from the cached object, meets a 409; the fallback read the fresh record, which is
+  // OUR applied renew (newer renewTime than the last acknowledged one), and gave up, so the
+  // leader stepped down. client-go renews whenever the record names it; we do when it names
+  // us in the same term (holder, acquireTime and leaseTransitions unchanged).
+  it('keeps leading after a renew whose answer was lost: the fresh record is ours, in our term', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    store.watchers = []; // the watch misses our own applied write
+    store.failures.push({ verb: 'update', error: 'lost' });
+    const acquired = store.record!.acquireTime;
+    store.calls = [];
+    await vi.advanceTimersByTimeAsync(2 * timings.retryPeriodMs);
+    expect(store.calls.slice(0, 4)).toEqual(['update', 'update', 'get', 'update']);
+    expect(e.isLeader()).toBe(true);
+    expect(events).toEqual(['started']);
+    expect(store.record?.acquireTime).toBe(acquired);
     await e.stop({ release: false });
   });
 
