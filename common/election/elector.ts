@@ -160,18 +160,20 @@ export class Elector {
    */
   async stop(opts: { release: boolean; beforeRelease?: () => Promise<void> }): Promise<void> {
     if (this.stopped) return;
-    const wasHolder =
-      typeof this.state.observed === 'object' && this.state.observed.record.holderIdentity === this.identity;
     this.stopped = true;
     clearTimeout(this.wakeTimer);
     clearTimeout(this.deadlineTimer);
     clearInterval(this.stallTimer);
     this.watchAbort?.abort();
     this.updateLeadership('stopping');
-    // Let an in-flight request finish so we release from the newest version.
+    // Let an in-flight request finish so we release from the newest version, and decide
+    // whether we hold the Lease only then: an acquire in flight when the stop began may
+    // land and make us the holder (nobody else could then take it for a lease duration).
     const deadline = this.clock.now() + this.opts.timings.renewDeadlineMs;
     while (this.busy && this.clock.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    if (opts.release && wasHolder) {
+    const holder =
+      typeof this.state.observed === 'object' && this.state.observed.record.holderIdentity === this.identity;
+    if (opts.release && holder) {
       await opts.beforeRelease?.();
       await this.release(deadline);
     }

@@ -22,6 +22,8 @@ class FakeLeases {
    */
   failures: { verb: string; error: Error | 'hang' | 'lost' }[] = [];
   watchers: ((l: ObservedLease | 'absent') => void)[] = [];
+  /** While set, updates wait for it before they are applied (a slow API server). */
+  block: Promise<void> | undefined;
 
   private fail(verb: string, apply?: () => void): Promise<never> | undefined {
     const i = this.failures.findIndex((f) => f.verb === verb);
@@ -65,6 +67,7 @@ class FakeLeases {
       },
       update: async (record: LeaseRecord, _cached: Lease, resourceVersion: string) => {
         this.calls.push('update');
+        if (this.block) await this.block;
         const f = this.fail('update', () => {
           if (resourceVersion === String(this.rv)) this.write(record);
         });
@@ -226,6 +229,34 @@ describe('Elector', () => {
     expect(e.isLeader()).toBe(true);
     expect(store.record?.leaseTransitions).toBe(5);
     await e.stop({ release: false });
+  });
+
+  // Issue 12, item 2: SIGTERM while an acquire is in flight. stop() decided whether to
+  // release from the state BEFORE the acquire landed ("not the holder"), so the acquire then
+  // took the Lease and nobody led for a lease duration.
+  it('on stop, releases a Lease whose acquire was in flight when the stop began', async () => {
+    const store = new FakeLeases();
+    store.write({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      leaseTransitions: 2,
+      renewTime: 'x',
+      acquireTime: 'x',
+    });
+    let unblock!: () => void;
+    store.block = new Promise((r) => (unblock = r));
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.calls).toEqual(['get', 'update']); // the acquire, waiting for the API server
+    const stopped = e.stop({ release: true });
+    store.block = undefined;
+    unblock();
+    await vi.advanceTimersByTimeAsync(50);
+    await stopped;
+    expect(store.record?.holderIdentity).toBe('');
+    expect(store.record?.leaseTransitions).toBe(3); // it was ours (acquired), then released
+    expect(e.isLeader()).toBe(false);
   });
 
   it('on stop: stops leading first, runs beforeRelease, then releases with an empty holder', async () => {
