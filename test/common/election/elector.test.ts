@@ -259,6 +259,29 @@ describe('Elector', () => {
     expect(e.isLeader()).toBe(false);
   });
 
+  // The same with the acquire's answer lost (applied, then a timeout): stop() waits for the
+  // loop, which reads the Lease again after the failed write, before it decides.
+  it('on stop, releases a Lease whose acquire was applied but whose answer was lost', async () => {
+    const store = new FakeLeases();
+    store.write({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      leaseTransitions: 2,
+      renewTime: 'x',
+      acquireTime: 'x',
+    });
+    store.watchers = []; // no watch event tells us either
+    store.failures.push({ verb: 'update', error: 'lost' });
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.record?.holderIdentity).toBe('me'); // applied, answer lost
+    const stopped = e.stop({ release: true });
+    await vi.advanceTimersByTimeAsync(50);
+    await stopped;
+    expect(store.record?.holderIdentity).toBe('');
+  });
+
   it('on stop: stops leading first, runs beforeRelease, then releases with an empty holder', async () => {
     const store = new FakeLeases();
     const order: string[] = [];
