@@ -22,6 +22,7 @@ function fail(message: string): never {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return v.length > 40 ? 'a long string' : JSON.stringify(v);

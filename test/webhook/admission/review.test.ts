@@ -151,6 +151,14 @@ describe('parseAdmissionReview', () => {
     expect(parseErr(review((r) => (r.uid = uid)))).toMatch(/request\.uid must be a non-empty string/);
   });
 
+  // Issue 14: a missing field was described as "undefined undefined".
+  it('says a missing field is missing', () => {
+    const err = parseErr(review((r) => delete r.uid));
+    expect(err).toContain('request.uid must be a non-empty string, not missing');
+    expect(err).not.toContain('undefined');
+    expect(parseErr({ ...review(), apiVersion: undefined })).toContain('not missing');
+  });
+
   it('rejects an absurdly long uid', () => {
     expect(parseErr(review((r) => (r.uid = 'u'.repeat(RESPONSE_LIMITS.maxUidLength + 1))))).toMatch(
       /request\.uid is \d+ characters long/,
