@@ -22,6 +22,7 @@ import {
   expectOneServerAtATime,
   gaps,
   type Raw,
+  timeline,
   TIMINGS,
 } from './elected-group.ts';
 
@@ -117,23 +118,6 @@ async function servedBy(g: ElectedGroup, leader: string): Promise<void> {
     },
     500,
   );
-}
-
-/** What happened since `t0`: the observer's events and each change of who answered. */
-function timeline(g: ElectedGroup, got: Answer[], t0: number): string {
-  const lines: [number, string][] = g.observer.events
-    .filter((e) => e.t >= t0)
-    .map((e) => [e.t, JSON.stringify({ ...e, t: undefined })]);
-  let last: string | undefined;
-  for (const a of got) {
-    const who = a.pod ?? `error ${a.err}`;
-    if (who !== last) lines.push([a.t, `traffic: ${who}`]);
-    last = who;
-  }
-  return lines
-    .sort((a, b) => a[0] - b[0])
-    .map(([t, s]) => `+${t - t0} ms ${s}`)
-    .join('\n');
 }
 
 /** The safety check on everything since `t0`; prints the timeline when it fails. Returns the answers. */

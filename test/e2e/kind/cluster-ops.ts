@@ -20,18 +20,26 @@ export interface Engine {
 let engine: Promise<Engine> | undefined;
 
 /**
- * Docker where its daemon answers, else podman with the configuration kind-up used
+ * The engine of kind's node containers: KIND_EXPERIMENTAL_PROVIDER when set, else Docker
+ * where its daemon answers, else podman with the configuration kind-up used
  * (podman-env.sh: runc, its own containers.conf).
  */
 export function containerEngine(): Promise<Engine> {
   engine ??= (async (): Promise<Engine> => {
+    const cache = process.env.LE_CACHE_DIR ?? join(homedir(), '.cache/leader-election');
+    const conf = join(cache, 'kind', 'containers.conf');
+    const podman: Engine = {
+      cmd: 'podman',
+      env: existsSync(conf) ? { ...process.env, CONTAINERS_CONF: conf } : process.env,
+    };
+    // kind's own setting first, as kind itself reads it.
+    const given = process.env.KIND_EXPERIMENTAL_PROVIDER;
+    if (given === 'podman') return podman;
+    if (given === 'docker') return { cmd: 'docker', env: process.env };
     const docker = await run('docker', ['version', '--format', '{{.Server.Version}}'], {
       timeoutMs: 20_000,
     }).catch(() => undefined);
-    if (docker?.code === 0) return { cmd: 'docker', env: process.env };
-    const cache = process.env.LE_CACHE_DIR ?? join(homedir(), '.cache/leader-election');
-    const conf = join(cache, 'kind', 'containers.conf');
-    return { cmd: 'podman', env: existsSync(conf) ? { ...process.env, CONTAINERS_CONF: conf } : process.env };
+    return docker?.code === 0 ? { cmd: 'docker', env: process.env } : podman;
   })();
   return engine;
 }

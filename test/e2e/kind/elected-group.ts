@@ -252,3 +252,33 @@ export function gaps(list: Answer[]): number[] {
   }
   return out;
 }
+
+/**
+ * What happened since `t0`, to explain a failed scenario: the observer's events and the
+ * traffic client's answers, one line per run of answers by the same pod.
+ */
+export function timeline(group: ElectedGroup, got: Answer[], t0: number): string {
+  const lines: { t: number; text: string }[] = group.observer.events
+    .filter((e) => e.t >= t0 - 2_000)
+    .map(({ t, ...rest }) => ({ t, text: `observer ${JSON.stringify(rest)}` }));
+  let streak: { from: number; to: number; who: string; n: number } | undefined;
+  const flush = () => {
+    if (streak)
+      lines.push({ t: streak.from, text: `traffic ${streak.who} ×${streak.n} until +${streak.to - t0} ms` });
+  };
+  for (const a of got) {
+    const who = a.pod ?? `error ${a.err}`;
+    if (streak?.who === who) {
+      streak.to = a.t;
+      streak.n++;
+      continue;
+    }
+    flush();
+    streak = { from: a.t, to: a.t, who, n: 1 };
+  }
+  flush();
+  return lines
+    .sort((a, b) => a.t - b.t)
+    .map((l) => `+${l.t - t0} ms ${l.text}`)
+    .join('\n');
+}

@@ -2,47 +2,14 @@
 // crictl and its process SIGKILLed, the whole pod frozen with the cgroup v1 freezer, the
 // pod cut off from the API server by nftables rules in its own network namespace. For
 // kind the node is a container named after the node (`<cluster>-control-plane`), and
-// `inNode` (docker or podman exec) is the only part that knows it.
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+// `nodeExec` (cluster-ops.ts: docker or podman exec) is the only part that knows it.
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
-import { run } from '../../helpers/manifests.ts';
+import { nodeExec } from './cluster-ops.ts';
 import type { Raw } from './elected-group.ts';
 
-let engine: Promise<{ cmd: string; env: NodeJS.ProcessEnv }> | undefined;
-
-/**
- * The engine of kind's node containers: kind's own setting, else Docker where its daemon
- * answers, else podman with the configuration kind-up used (podman-env.sh's containers.conf).
- */
-function nodeEngine(): Promise<{ cmd: string; env: NodeJS.ProcessEnv }> {
-  engine ??= (async () => {
-    const conf = join(
-      process.env.LE_CACHE_DIR ?? join(homedir(), '.cache/leader-election'),
-      'kind/containers.conf',
-    );
-    const podman = {
-      cmd: 'podman',
-      env: existsSync(conf) ? { ...process.env, CONTAINERS_CONF: conf } : process.env,
-    };
-    const given = process.env.KIND_EXPERIMENTAL_PROVIDER;
-    if (given === 'podman') return podman;
-    if (given === 'docker') return { cmd: 'docker', env: process.env };
-    const docker = await run('docker', ['version', '--format', '{{.Server.Version}}'], {
-      timeoutMs: 10_000,
-    }).catch(() => undefined);
-    return docker?.code === 0 ? { cmd: 'docker', env: process.env } : podman;
-  })();
-  return engine;
-}
-
 /** Runs a shell script in the node (kind: the node container of that name); its stdout. */
-export async function inNode(node: string, script: string): Promise<string> {
-  const { cmd, env } = await nodeEngine();
-  const res = await run(cmd, ['exec', node, 'sh', '-c', script], { env, timeoutMs: 30_000 });
-  if (res.code !== 0) throw new Error(`${cmd} exec ${node}: ${script}\n${res.stderr}`);
-  return res.stdout;
+export function inNode(node: string, script: string): Promise<string> {
+  return nodeExec(node, ['sh', '-c', script], 30_000);
 }
 
 /** A single-quoted shell word. */

@@ -12,6 +12,7 @@ import {
   ElectedGroup,
   expectOneServerAtATime,
   gaps,
+  timeline,
   TIMINGS,
   type Answer,
   type Raw,
@@ -52,31 +53,6 @@ const LEAVE_BOUND_MS = 10_000;
 const RECOVERY_BOUND_MS = 90_000;
 
 /** What the observer and the traffic client saw from `t0`, one line per change, to explain a failure. */
-function timeline(group: ElectedGroup, got: Answer[], t0: number): string {
-  const lines: { t: number; text: string }[] = group.observer.events
-    .filter((e) => e.t >= t0 - 2_000)
-    .map(({ t, ...rest }) => ({ t, text: `observer ${JSON.stringify(rest)}` }));
-  let run: { from: number; to: number; who: string; n: number } | undefined;
-  const flush = () => {
-    if (run) lines.push({ t: run.from, text: `traffic ${run.who} ×${run.n} until +${run.to - t0} ms` });
-  };
-  for (const a of got) {
-    const who = a.pod ?? `error ${a.err}`;
-    if (run?.who === who) {
-      run.to = a.t;
-      run.n++;
-      continue;
-    }
-    flush();
-    run = { from: a.t, to: a.t, who, n: 1 };
-  }
-  flush();
-  return lines
-    .sort((a, b) => a.t - b.t)
-    .map((l) => `+${l.t - t0} ms ${l.text}`)
-    .join('\n');
-}
-
 /** Runs a scenario's body; on failure, logs the timeline since `t0` first. */
 async function explained(group: ElectedGroup, t0: () => number, body: () => Promise<void>): Promise<void> {
   try {
