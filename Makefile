@@ -13,12 +13,12 @@ export LE_CACHE_DIR := $(CACHE_DIR)
 
 # Targets whose recipes (or prerequisites) run node, npm or npx.
 NODE_TARGETS := all deps build typecheck lint lint-ts format test test-unit test-integration test-kind \
-                cluster-up cluster-down demo bench docs status lint-docker node_modules/.installed
+                plane-up plane-down demo bench docs status lint-docker node_modules/.installed
 ORIGINAL_PATH := $(PATH)
 $(NODE_TARGETS): export PATH = $(shell scripts/ensure-node.sh $(NODE_VERSION) $(CACHE_DIR)):$(ORIGINAL_PATH)
 
 .PHONY: help all deps build typecheck lint lint-ts lint-shell format test test-unit test-integration test-kind \
-        binaries cluster-up cluster-down demo bench clean
+        binaries cluster-up cluster-down plane-up plane-down demo bench clean
 
 ## help: list the targets
 help:
@@ -77,17 +77,23 @@ binaries:
 	bash local-cluster/control-plane/build-binaries.sh >/dev/null
 	bash local-cluster/clientgo/build.sh >/dev/null
 
-## cluster-up: a control plane left running, with an admin kubeconfig for kubectl
-cluster-up: deps build binaries
+## cluster-up: a kind cluster with leader-election installed, left running (same as kind-up)
+cluster-up: kind-up
+
+## cluster-down: delete it (same as kind-down)
+cluster-down: kind-down
+
+## demo: the whole product on a kind cluster (make kind-up first): failovers and a rollout, live
+demo: deps kind-up
+	node local-cluster/demo.ts
+
+## plane-up: only a local control plane and the pod runner (no kubelet), left running, for quick API tries
+plane-up: deps build binaries
 	node local-cluster/cli.ts up --dir $(CLUSTER_DIR)
 
-## cluster-down: stop it and remove its files
-cluster-down: deps
+## plane-down: stop it and remove its files
+plane-down: deps
 	node local-cluster/cli.ts down --dir $(CLUSTER_DIR)
-
-## demo: the whole product on a local control plane: failovers and a rollout, live
-demo: deps build binaries
-	node local-cluster/cli.ts demo
 
 ## bench: measure the design's figures and write docs/benchmarks.md
 bench: deps build binaries
@@ -100,7 +106,7 @@ clean:
 # ---------------------------------------------------------------------------
 # Images, install, kind, docs
 
-.PHONY: images lint-docker deploy undeploy kind-up kind-demo kind-down docs status
+.PHONY: images lint-docker deploy undeploy kind-up kind-down docs status
 
 IMAGE_TAG     ?= dev
 AGENT_IMAGE   ?= ghcr.io/leader-election/agent:$(IMAGE_TAG)
@@ -128,10 +134,6 @@ undeploy:
 ## kind-up: a kind cluster (docker, else podman) running this project's images, leader-election installed
 kind-up:
 	bash local-cluster/kind/kind-up.sh
-
-## kind-demo: the demo on that kind cluster
-kind-demo:
-	bash local-cluster/kind/kind-demo.sh
 
 ## kind-down: delete the kind cluster and what the engine left for it
 kind-down:

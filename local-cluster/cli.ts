@@ -1,4 +1,4 @@
-// make cluster-up / cluster-down / demo: a local control plane with the pod
+// make plane-up / plane-down: a local control plane with the pod
 // runner, for people to try with kubectl.
 //   node local-cluster/cli.ts up --dir DIR     start in the background, print the kubeconfig
 //   node local-cluster/cli.ts down --dir DIR   stop it and remove its files
@@ -54,14 +54,14 @@ Control plane running (API server ${state.server}), with the webhook and the pod
   kubectl get pods -o wide -L leader-election/role
   kubectl get lease web
   node webhook/cli/status.ts status -A           # every election group, if present
-Stop it with: make cluster-down   (logs: ${dir})`);
+Stop it with: make plane-down   (logs: ${dir})`);
 }
 
 async function serve(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const plane = await ControlPlane.start({ dir: join(dir, 'plane'), log });
   const client = plane.client();
-  // The webhook (a local process registered by URL) and the pod runner, as in make demo.
+  // The webhook (a local process registered by URL) and the pod runner, as the integration tests run them.
   const setup = new LocalSetup({
     client,
     connection: plane.connection(),
@@ -148,14 +148,10 @@ async function down(): Promise<void> {
   log('stopped');
 }
 
-async function demo(): Promise<void> {
-  await import('./demo.ts');
-}
-
-const commands: Record<string, () => Promise<void>> = { up, down, serve, demo };
+const commands: Record<string, () => Promise<void>> = { up, down, serve };
 const run = command ? commands[command] : undefined;
 if (!run) {
-  console.error('usage: cli.ts up|down|demo|serve [--dir DIR]');
+  console.error('usage: cli.ts up|down|serve [--dir DIR]');
   process.exit(2);
 }
 run().catch((err: unknown) => {

@@ -1,221 +1,192 @@
-// make demo: the product on a local control plane. The webhook runs as a
-// process registered by URL; examples/deployment.yaml (3 replicas, one
-// annotation) and its Service are applied with kubectl; a compact live view shows
-// who leads, each pod's gate and Ready, the Service's ready endpoints and who
-// answers requests; then the leader pod is deleted, the leader's agent killed,
-// and a new revision rolled out, each with its failover time. Cleans up after.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// make demo: the product on a kind cluster (make kind-up runs first: the cluster
+// `leader-election`, the product installed from its images). Applies
+// examples/deployment.yaml (3 replicas, one annotation) in namespace `demo`, starts a
+// client pod that requests the Service's ClusterIP every 50 ms through kube-proxy, and
+// shows live who holds the Lease, each pod's gate and Ready, the Service's ready
+// endpoints and who answered; then deletes the leader pod, SIGKILLs the leader's agent
+// and rolls out a new revision, each with the time until the new leader answered. The
+// cluster and the demo are left running to explore; `make kind-down` deletes them.
+//   node local-cluster/demo.ts   (KIND_CLUSTER names another kind-up cluster)
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1Pod } from '@kubernetes/client-node';
-import { PATCH, type KubeClient } from '../common/kube/kube-client.ts';
-import { Observer } from './observe/observer.ts';
-import { TrafficChecker } from './observe/traffic-checker.ts';
-import { buildBinaries, ControlPlane, repoRoot } from './control-plane/control-plane.ts';
-import { LocalSetup } from './product/local-setup.ts';
+import { PATCH } from '../common/kube/kube-client.ts';
+import { repoRoot } from './control-plane/control-plane.ts';
+import { ElectedGroup, gaps, oneServerAtATime, type Answer, type Raw } from './kind/elected-group.ts';
+import { KindCluster } from './kind/kind-cluster.ts';
+import { killContainer, nodePod } from './kind/node-faults.ts';
+import { sleep, waitUntil } from './wait.ts';
 
+const CLUSTER = process.env.KIND_CLUSTER ?? 'leader-election';
 const NS = 'demo';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const AGENT = 'leader-election-agent';
 const t0 = Date.now();
 const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
 const short = (name: string) => name.replace(/^web-[a-z0-9]+-/, '');
 
-async function line(client: KubeClient, observer: Observer, traffic: TrafficChecker): Promise<string> {
-  const pods = (
-    await client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${NS}/pods`, {
-      query: { labelSelector: 'app=web' },
-    })
-  ).items;
-  const holder = observer.events.filter((e) => e.kind === 'holder').at(-1);
-  const cells = pods.map((p) => {
-    const cond = (t: string) => p.status?.conditions?.find((c) => c.type === t)?.status?.[0] ?? '-';
+/** One line of the live view. */
+async function line(group: ElectedGroup, answers: Answer[]): Promise<string> {
+  const pods: Raw[] = await group.pods();
+  const holder = await group.holder();
+  const cells = pods.map((p: Raw) => {
+    const cond = (t: string): string =>
+      p.status?.conditions?.find((c: Raw) => c.type === t)?.status?.[0] ?? '-';
     const dying = p.metadata?.deletionTimestamp ? '✝' : '';
-    return `${short(p.metadata!.name!)}${dying} gate=${cond('leader-election/leader')} ready=${cond('Ready')}`;
+    return `${short(p.metadata.name)}${dying} gate=${cond('leader-election/leader')} ready=${cond('Ready')}`;
   });
-  const answered = traffic.answeredBy(Date.now() - 500).map(short);
-  const leader = holder?.kind === 'holder' && holder.holder ? short(holder.holder) : '(none)';
-  return `${clock()}  leader ${leader.padEnd(6)} endpoints ${String(observer.currentReady().length)}  answered by ${(answered.join(',') || '-').padEnd(6)} │ ${cells.join(' │ ')}`;
+  const recent = [...new Set(answers.filter((a) => a.pod && a.t > Date.now() - 1_000).map((a) => a.pod!))];
+  return (
+    `${clock()}  leader ${(holder ? short(holder) : '(none)').padEnd(6)} ` +
+    `endpoints ${group.observer.currentReady().length}  answered by ${(recent.map(short).join(',') || '-').padEnd(6)} │ ` +
+    cells.join(' │ ')
+  );
 }
 
-async function show(
-  client: KubeClient,
-  observer: Observer,
-  traffic: TrafficChecker,
-  ms: number,
-): Promise<void> {
+/** The live view for `ms`, one line every ~0.5 s. */
+async function show(group: ElectedGroup, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    console.log(await line(client, observer, traffic));
+    console.log(await line(group, await group.answers(Date.now() - 2_000)));
     await sleep(500);
   }
 }
 
 interface Step {
   what: string;
-  gateMs?: number;
-  noEndpointMs: number;
-  maxReady: number;
+  answeredMs?: number;
+  longestGapMs: number;
 }
 
-async function measure(
+/** The first answer after `start` that ends a stretch of at least `gapMs` without one. */
+function answerAfterGap(got: Answer[], start: number, gapMs: number): Answer | undefined {
+  let last = start;
+  for (const a of got) {
+    if (!a.pod || a.t < start) continue;
+    if (a.t - last >= gapMs) return a;
+    last = a.t;
+  }
+  return undefined;
+}
+
+/**
+ * Acts, then waits until a pod other than `old` answers, or with `old` '' (the same pod
+ * may lead again) until a pod answers after an outage of at least 300 ms; prints and
+ * returns the times.
+ */
+async function step(
+  group: ElectedGroup,
   what: string,
-  observer: Observer,
-  old: string | undefined,
-  act: () => Promise<void>,
-  boundMs: number,
+  old: string,
+  act: () => Promise<unknown>,
 ): Promise<Step> {
   const start = Date.now();
   await act();
-  const deadline = start + boundMs;
-  while (Date.now() < deadline && !observer.readyEndpointAfter(start, old)) await sleep(20);
-  const gate = observer.gateTrueAfter(start, old);
-  const ready = observer.readyEndpointAfter(start, old);
-  const step: Step = {
+  const first = old
+    ? await group
+        .nextAnswerer(start, old, 90_000)
+        .then(async (next) => (await group.answers(start)).find((a) => a.pod === next))
+    : await waitUntil(
+        'a pod answering after an outage',
+        90_000,
+        async () => answerAfterGap(await group.answers(start), start, 300),
+        250,
+      );
+  const got = await group.answers(start - 1_000);
+  const result: Step = {
     what,
-    gateMs: gate ? gate.t - start : undefined,
-    noEndpointMs: observer.leaderlessMs(start, ready?.t ?? Date.now()),
-    maxReady: observer.maxReadyEndpoints(start),
+    answeredMs: first ? first.t - start : undefined,
+    longestGapMs: Math.max(0, ...gaps(got)),
   };
   console.log(
-    `  → new leader ${ready ? short(ready.pod) : '(none yet)'}: gate True after ${step.gateMs ?? '?'} ms, ` +
-      `no ready endpoint for ${step.noEndpointMs} ms, at most ${step.maxReady} ready endpoint at once`,
+    `  → ${short(first?.pod ?? '?')} answered ${result.answeredMs ?? '?'} ms after it; ` +
+      `longest time without an answer ${result.longestGapMs} ms`,
   );
-  return step;
+  return result;
 }
 
 async function main(): Promise<void> {
-  console.log(
-    'Starting a local control plane (etcd, kube-apiserver, kube-controller-manager), the webhook and the pod runner…',
-  );
-  const dir = mkdtempSync(join(tmpdir(), 'le-demo-'));
-  const plane = await ControlPlane.start({ log: (m) => console.log(`  ${m}`) });
-  const client = plane.client();
-  const setup = new LocalSetup({
-    client,
-    connection: plane.connection(),
-    kubeconfig: plane.kubeconfig,
-    ca: plane.pki.ca,
-    dir,
-    nodeName: 'demo-node',
-    log: (m) => console.log(`  ${m}`),
-  });
+  const cluster = KindCluster.named(CLUSTER);
+  const manifest = readFileSync(join(repoRoot, 'examples/deployment.yaml'), 'utf8');
+  const group = new ElectedGroup(cluster, NS, { namespace: NS, manifest });
+  console.log(`$ kubectl create namespace ${NS}; kubectl apply -n ${NS} -f examples/deployment.yaml`);
+  console.log('  (3 replicas, leader-election/enabled: "true"; the test app answers with its pod name)');
+  await group.create();
   const steps: Step[] = [];
-  let observer: Observer | undefined;
-  let traffic: TrafficChecker | undefined;
   try {
-    await setup.start();
-    await client.request('POST', '/api/v1/namespaces', {
-      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-    });
-    while (
-      !(await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`).then(
-        () => true,
-        () => false,
-      ))
-    )
-      await sleep(100);
-    observer = new Observer(client, NS, 'web', 'web');
-    await observer.start();
-    traffic = new TrafficChecker({ client, runner: setup.runner, namespace: NS, service: 'web' });
-    traffic.start();
+    const first = await group.leader();
+    console.log(`  ${short(first)} leads; only it is Ready (READINESS GATES 1/1), so only it gets requests`);
+    await show(group, 3_000);
 
-    const kubectl = join(buildBinaries(), 'kubectl');
+    const leader1 = await group.leader();
     console.log(
-      `\n$ kubectl apply -n ${NS} -f examples/deployment.yaml   # 3 replicas, leader-election/enabled: "true"`,
-    );
-    execFileSync(
-      kubectl,
-      ['--kubeconfig', plane.kubeconfig, 'apply', '-n', NS, '-f', join(repoRoot, 'examples/deployment.yaml')],
-      { stdio: 'inherit' },
+      `\n▶ kubectl delete pod ${leader1}   (graceful: its agent hands the Lease to a ready follower)`,
     );
     steps.push(
-      await measure(
-        'first leader after the Deployment is created',
-        observer,
-        undefined,
-        async () => {},
-        60_000,
+      await step(group, 'leader pod deleted', leader1, () =>
+        group.client.request('DELETE', `${group.api}/pods/${leader1}`),
       ),
     );
-    await show(client, observer, traffic, 2500);
+    await show(group, 3_000);
 
-    const leader1 = observer.currentReady()[0]!;
+    const leader2 = await group.leader();
     console.log(
-      `\n▶ kubectl delete pod ${leader1}   (graceful: its agent writes its gate False, then releases the Lease)`,
+      `\n▶ SIGKILL to the agent of ${leader2}, inside the node   (no release: the kubelet restarts it, or another pod takes the Lease when it expires)`,
     );
-    steps.push(
-      await measure(
-        'leader pod deleted',
-        observer,
-        leader1,
-        () => client.request('DELETE', `/api/v1/namespaces/${NS}/pods/${leader1}`),
-        30_000,
-      ),
-    );
-    await show(client, observer, traffic, 2500);
+    const pod = nodePod(await group.client.get<Raw>(`${group.api}/pods/${leader2}`));
+    steps.push(await step(group, "leader's agent killed (SIGKILL)", '', () => killContainer(pod, AGENT)));
+    await show(group, 3_000);
 
-    const leader2 = observer.currentReady()[0]!;
-    console.log(
-      `\n▶ SIGKILL to the agent of ${leader2}   (no release: the others wait for the lease to expire, 6 s)`,
-    );
-    steps.push(
-      await measure(
-        "leader's agent killed (SIGKILL)",
-        observer,
-        leader2,
-        async () => void setup.runner.signalPod(NS, leader2, 'SIGKILL', 'leader-election-agent'),
-        30_000,
-      ),
-    );
-    await show(client, observer, traffic, 2500);
-
-    const leader3 = observer.currentReady()[0]!;
+    const leader3 = await group.leader();
     console.log(
       '\n▶ kubectl set env deployment/web VERSION=2   (a rollout: the leader hands the Lease to the new revision)',
     );
-    const start = Date.now();
-    await client.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/web`, {
-      contentType: PATCH.strategicMerge,
-      body: {
-        spec: {
-          template: { spec: { containers: [{ name: 'app', env: [{ name: 'VERSION', value: '2' }] }] } },
-        },
-      },
-    });
+    const rollout = Date.now();
     steps.push(
-      await measure('rollout of a new revision (hand-off)', observer, leader3, async () => {}, 60_000),
+      await step(group, 'rollout of a new revision (hand-off)', leader3, () =>
+        group.client.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/web`, {
+          contentType: PATCH.strategicMerge,
+          body: {
+            spec: {
+              template: { spec: { containers: [{ name: 'app', env: [{ name: 'VERSION', value: '2' }] }] } },
+            },
+          },
+        }),
+      ),
     );
-    for (;;) {
-      const d = await client.get<{ status?: { updatedReplicas?: number; replicas?: number } }>(
-        `/apis/apps/v1/namespaces/${NS}/deployments/web`,
-      );
-      if (d.status?.updatedReplicas === 3 && d.status.replicas === 3) break;
-      if (Date.now() - start > 90_000) throw new Error('the rollout did not complete in 90 s');
-      await sleep(200);
-    }
-    console.log(`  rollout complete after ${Date.now() - start} ms`);
-    await show(client, observer, traffic, 2000);
+    await waitUntil('the rollout complete', 120_000, async () => {
+      const d = await group.client.get<Raw>(`/apis/apps/v1/namespaces/${NS}/deployments/web`);
+      return d.status?.updatedReplicas === 3 && d.status.replicas === 3;
+    });
+    console.log(`  rollout complete after ${Date.now() - rollout} ms`);
+    await show(group, 2_000);
 
-    console.log(`\nSummary (${((Date.now() - t0) / 1000).toFixed(1)} s in all):`);
+    const all = await group.answers(0);
+    const broken = oneServerAtATime(group, all, 0);
+    console.log(
+      `\nSummary (${((Date.now() - t0) / 1000).toFixed(1)} s in all, requests through the ClusterIP):`,
+    );
     for (const s of steps) {
       console.log(
-        `  • ${s.what.padEnd(46)} gate True after ${String(s.gateMs ?? '?').padStart(5)} ms; no ready endpoint for ${String(s.noEndpointMs).padStart(5)} ms`,
+        `  • ${s.what.padEnd(40)} the next pod answered after ${String(s.answeredMs ?? '?').padStart(5)} ms; ` +
+          `longest gap ${String(s.longestGapMs).padStart(5)} ms`,
       );
     }
-    const overlaps =
-      observer.maxReadyEndpoints(0) > 1
-        ? 'TWO READY ENDPOINTS WERE SEEN'
-        : 'never more than one ready endpoint';
-    console.log(`  • safety: ${overlaps}; ${traffic.answers.filter((a) => a.pod).length} requests answered`);
-  } finally {
-    console.log('\nCleaning up…');
-    traffic?.stop();
-    observer?.stop();
-    await setup.stop();
-    client.close();
-    await plane.stop();
-    rmSync(dir, { recursive: true, force: true });
+    console.log(
+      `  • safety: ${broken.length === 0 ? 'one pod answered at a time, never two ready endpoints' : broken.join('; ')}; ` +
+        `${all.filter((a) => a.pod).length} requests answered`,
+    );
+    console.log(`
+The demo keeps running. Try:
+  export KUBECONFIG=${cluster.kubeconfig}
+  kubectl -n ${NS} get pods -o wide          # 1/1 READINESS GATES on the leader only
+  kubectl -n ${NS} get lease web
+  kubectl -n ${NS} logs traffic -f           # who answers each request
+  kubectl -n ${NS} delete pod <the leader>
+Delete the cluster with: make kind-down`);
+    group.observer.stop();
+    group.client.close();
+  } catch (err) {
+    await group.remove();
+    throw err;
   }
 }
 

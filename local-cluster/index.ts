@@ -53,3 +53,51 @@ export { TrafficChecker } from './observe/traffic-checker.ts';
 export { intervalsFromLog, overlaps, parseLogTime, type Interval } from './observe/leadership.ts';
 export { buildClientGoElector, GoElector } from './clientgo/clientgo.ts';
 export { sleep, waitUntil } from './wait.ts';
+export { kubectlPath, run, type RunResult } from './run.ts';
+
+// kind (kind/): the real cluster of the end-to-end tests, `make demo` and `make bench`,
+// created by the scripts a user runs (kind-up.sh), and what runs on it.
+//   kindUp(name) → KindCluster { kubeconfig, context, client(), kubectl() }; kindDown(name)
+//   ElectedGroup                 an opted-in Deployment of the test app, its Service, a
+//                                traffic client requesting the ClusterIP, an Observer
+//   cluster ops / node faults    restart the apiserver or kubelet, SIGKILL a container,
+//                                freeze a pod, cut a pod off from the API server
+export {
+  CACHE_DIR,
+  hostState,
+  KindCluster,
+  kindDown,
+  kindUp,
+  otherKindClusters,
+} from './kind/kind-cluster.ts';
+export {
+  APP_IMAGE,
+  ElectedGroup,
+  gaps,
+  oneServerAtATime,
+  timeline,
+  TIMINGS,
+  type Answer,
+  type GroupOptions,
+  type Raw,
+} from './kind/elected-group.ts';
+export {
+  containerEngine,
+  nodeExec,
+  restartApiserver,
+  restartKubelet,
+  setUnschedulable,
+  theNode,
+} from './kind/cluster-ops.ts';
+export {
+  apiServerAddresses,
+  containerPid,
+  cutOffApiServer,
+  freezePod,
+  healApiServer,
+  inNode,
+  killContainer,
+  nodePod,
+  thawPod,
+  type NodePod,
+} from './kind/node-faults.ts';

@@ -2,13 +2,14 @@
 // build, parse YAML documents, apply them (for real or as a server-side dry run)
 // with `kubectl apply --server-side`, and cert-manager's CRDs taken from its Go
 // module (kept in the Go module cache: no network once downloaded).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
-import { buildBinaries, repoRoot, waitUntil } from '../../local-cluster/index.ts';
+import { kubectlPath, repoRoot, run, waitUntil, type RunResult } from '../../local-cluster/index.ts';
+
+export { kubectlPath, run, type RunResult };
 
 export const MANIFESTS_DIR = join(repoRoot, 'manifests');
 export const BASE_DIR = join(MANIFESTS_DIR, 'base');
@@ -28,49 +29,6 @@ export interface KubeObject {
     [key: string]: unknown;
   };
   [key: string]: unknown;
-}
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command, feeding `input` on stdin; never rejects on a non-zero exit (see `code`). */
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
-): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 120_000,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolvePromise({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8') + (signal ? `\n(killed by ${signal})` : ''),
-      }),
-    );
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
-let kubectlBin: string | undefined;
-
-/** The kubectl built with the control plane (build-binaries.sh; cached after the first call). */
-export function kubectlPath(): string {
-  kubectlBin ??= join(buildBinaries(), 'kubectl');
-  return kubectlBin;
 }
 
 /**

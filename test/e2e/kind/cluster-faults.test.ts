@@ -13,18 +13,21 @@
 // for both. Each test logs one `[kind] ...` line with its figures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeClient, PATCH } from '../../../common/kube/kube-client.ts';
-import { waitUntil } from '../../../local-cluster/index.ts';
-import { nodeExec, restartApiserver, restartKubelet, setUnschedulable, theNode } from './cluster-ops.ts';
 import {
   type Answer,
-  e2eClient,
   ElectedGroup,
-  expectOneServerAtATime,
   gaps,
+  nodeExec,
   type Raw,
+  restartApiserver,
+  restartKubelet,
+  setUnschedulable,
+  theNode,
   timeline,
   TIMINGS,
-} from './elected-group.ts';
+  waitUntil,
+} from '../../../local-cluster/index.ts';
+import { e2eClient, e2eCluster, expectOneServerAtATime } from './e2e.ts';
 
 const GRACE_S = 10;
 const REPLICAS = 3;
@@ -42,7 +45,7 @@ beforeAll(async () => {
   client = e2eClient();
   node = await theNode(client);
   for (const routing of ROUTINGS) {
-    groups[routing] = new ElectedGroup(client, `faults-${routing === 'label' ? 'label' : 'gate'}`, {
+    groups[routing] = new ElectedGroup(e2eCluster(), `faults-${routing === 'label' ? 'label' : 'gate'}`, {
       routing,
       replicas: REPLICAS,
       graceSeconds: GRACE_S,

@@ -5,8 +5,8 @@
 // also while the leader pod is deleted and another takes over. Both routings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
-import { sleep } from '../../../local-cluster/index.ts';
-import { e2eClient, ElectedGroup, expectOneServerAtATime, gaps, TIMINGS, type Raw } from './elected-group.ts';
+import { ElectedGroup, gaps, type Raw, sleep, TIMINGS } from '../../../local-cluster/index.ts';
+import { e2eClient, e2eCluster, expectOneServerAtATime } from './e2e.ts';
 
 const GRACE_S = 10;
 
@@ -17,7 +17,7 @@ for (const routing of ['readiness-gate', 'label'] as const) {
 
     beforeAll(async () => {
       client = e2eClient();
-      group = new ElectedGroup(client, `e2e-${routing === 'label' ? 'label' : 'gate'}`, {
+      group = new ElectedGroup(e2eCluster(), `e2e-${routing === 'label' ? 'label' : 'gate'}`, {
         routing,
         graceSeconds: GRACE_S,
       });

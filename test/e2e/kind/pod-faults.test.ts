@@ -6,26 +6,24 @@
 // across the scenarios (each starts from one stable leader, every pod's containers ready).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
-import { sleep, waitUntil } from '../../../local-cluster/index.ts';
 import {
-  e2eClient,
-  ElectedGroup,
-  expectOneServerAtATime,
-  gaps,
-  timeline,
-  TIMINGS,
   type Answer,
-  type Raw,
-} from './elected-group.ts';
-import {
   apiServerAddresses,
   cutOffApiServer,
+  ElectedGroup,
   freezePod,
+  gaps,
   healApiServer,
   killContainer,
   nodePod,
+  type Raw,
+  sleep,
   thawPod,
-} from './node-faults.ts';
+  timeline,
+  TIMINGS,
+  waitUntil,
+} from '../../../local-cluster/index.ts';
+import { e2eClient, e2eCluster, expectOneServerAtATime } from './e2e.ts';
 
 const GRACE_S = 10;
 const AGENT = 'leader-election-agent';
@@ -159,7 +157,7 @@ for (const routing of ['readiness-gate', 'label'] as const) {
 
     beforeAll(async () => {
       client = e2eClient();
-      group = new ElectedGroup(client, `e2e-faults-${routing === 'label' ? 'label' : 'gate'}`, {
+      group = new ElectedGroup(e2eCluster(), `e2e-faults-${routing === 'label' ? 'label' : 'gate'}`, {
         routing,
         graceSeconds: GRACE_S,
       });

@@ -3,7 +3,7 @@
 // pod cut off from the API server by nftables rules in its own network namespace. For
 // kind the node is a container named after the node (`<cluster>-control-plane`), and
 // `nodeExec` (cluster-ops.ts: docker or podman exec) is the only part that knows it.
-import type { KubeClient } from '../../../common/kube/kube-client.ts';
+import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { nodeExec } from './cluster-ops.ts';
 import type { Raw } from './elected-group.ts';
 

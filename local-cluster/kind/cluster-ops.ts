@@ -5,12 +5,12 @@
 // The container engine is chosen in one place, `containerEngine()`, the way
 // local-cluster/kind/podman-env.sh chooses it for kind.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type KubeClient, PATCH } from '../../../common/kube/kube-client.ts';
-import { waitUntil } from '../../../local-cluster/index.ts';
-import { run } from '../../helpers/manifests.ts';
+import { type KubeClient, PATCH } from '../../common/kube/kube-client.ts';
+import { run } from '../run.ts';
+import { waitUntil } from '../wait.ts';
 import type { Raw } from './elected-group.ts';
+import { CACHE_DIR } from './kind-cluster.ts';
 
 export interface Engine {
   cmd: 'docker' | 'podman';
@@ -26,8 +26,7 @@ let engine: Promise<Engine> | undefined;
  */
 export function containerEngine(): Promise<Engine> {
   engine ??= (async (): Promise<Engine> => {
-    const cache = process.env.LE_CACHE_DIR ?? join(homedir(), '.cache/leader-election');
-    const conf = join(cache, 'kind', 'containers.conf');
+    const conf = join(CACHE_DIR, 'kind', 'containers.conf');
     const podman: Engine = {
       cmd: 'podman',
       env: existsSync(conf) ? { ...process.env, CONTAINERS_CONF: conf } : process.env,
