@@ -6,6 +6,7 @@ import { createAgentServer, type AgentView, type LeaderSnapshot } from './server
 import type { Check } from '../common/check.ts';
 import { ReadinessWriter } from './readiness-writer.ts';
 import { RolloutWatcher } from './handoff.ts';
+import { OwnPodWatcher } from './own-pod.ts';
 import { Elector } from '../common/election/elector.ts';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { fencingCheck } from './fencing.ts';
@@ -31,6 +32,9 @@ export class Agent {
   readonly elector: Elector;
   private readonly writer: ReadinessWriter;
   private readonly rollout: RolloutWatcher;
+  private readonly ownPod: OwnPodWatcher;
+  /** Why the agent left the election for good (its pod is going away); undefined while campaigning. */
+  private stepDown: string | undefined;
   private readonly registry = new Registry();
   private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
   private server: Server | undefined;
@@ -66,6 +70,15 @@ export class Agent {
       // From the watcher's timer: not awaited. handOff never rejects (the release retries and
       // logs API errors; the gate write is bounded and never rejects).
       onTarget: (target) => void this.handOff(target),
+    });
+
+    this.ownPod = new OwnPodWatcher({
+      client: this.client,
+      namespace: config.namespace,
+      podName: config.podName,
+      podUID: config.podUID,
+      log,
+      onDeletion: (why) => this.onPodDeletion(why),
     });
 
     const labels = { name: config.leaseName };
@@ -161,6 +174,26 @@ export class Agent {
     }
   }
 
+  /**
+   * The pod is going away (agent/own-pod.ts). With on-deletion `release` the agent leaves
+   * the election at once: a leader writes its gate False and releases the Lease, so a
+   * follower takes over within about a second instead of when the app has exited and
+   * SIGTERM reaches this sidecar; a follower stops campaigning, so a terminating pod never
+   * takes the Lease. The process goes on serving its endpoints until SIGTERM.
+   */
+  private onPodDeletion(why: string): void {
+    if (this.config.onDeletion === 'hold') {
+      this.log.info({ why }, 'pod going away; keeping the lease until SIGTERM (on-deletion: hold)');
+      return;
+    }
+    this.stepDown = why;
+    const leading = this.elector.isLeader();
+    this.log.info({ why, leading }, 'pod going away: leaving the election and releasing the lease');
+    // The elector's stop never rejects; agent.stop() (SIGTERM) waits for this same stop.
+    void this.elector.stop({ release: true, beforeRelease: () => this.writeFalseBounded(), reason: why });
+    this.publish();
+  }
+
   /** Bounded: a partitioned pod must still hand over or exit in time. */
   private async writeFalseBounded(): Promise<void> {
     await Promise.race([this.writer.set(false), new Promise((r) => setTimeout(r, 2_000))]);
@@ -188,6 +221,7 @@ export class Agent {
       leaseName: this.config.leaseName,
       leaseTransitions: s.leaseTransitions,
       since: s.since ?? null,
+      stepDown: this.stepDown ?? null,
     };
   }
 
@@ -270,6 +304,7 @@ export class Agent {
       'agent started',
     );
     this.elector.start();
+    this.ownPod.start();
   }
 
   /**
@@ -283,6 +318,7 @@ export class Agent {
       beforeRelease: () => this.writeFalseBounded(),
     });
     this.rollout.stop();
+    this.ownPod.stop();
     this.writer.stop();
     for (const fn of this.listeners) fn(this.snapshot());
     await new Promise<void>((resolve) => {

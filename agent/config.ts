@@ -4,7 +4,7 @@
 import { parseGoDuration } from '../common/units/go-duration.ts';
 import { validateTimings, type Timings } from '../common/election/election.ts';
 import { DEFAULTS } from '../common/contract/defaults.ts';
-import { ROUTINGS, type Routing } from '../common/contract/keys.ts';
+import { ON_DELETION_MODES, ROUTINGS, type OnDeletion, type Routing } from '../common/contract/keys.ts';
 
 export interface AgentConfig {
   podName: string;
@@ -16,6 +16,8 @@ export interface AgentConfig {
   leaseNamespace: string;
   timings: Timings;
   routing: Routing;
+  /** What to do when the pod is being deleted (leader-election/on-deletion). */
+  onDeletion: OnDeletion;
   port: number;
   bindAddress: string;
   /** The pod's revision (pod-template-hash or controller-revision-hash); '' for bare pods. */
@@ -40,6 +42,12 @@ export const AGENT_ENV = [
   { name: 'RENEW_DEADLINE', required: false, meaning: 'Go duration', default: '10s' },
   { name: 'RETRY_PERIOD', required: false, meaning: 'Go duration', default: '2s' },
   { name: 'ROUTING', required: false, meaning: '`readiness-gate` or `label`', default: 'readiness-gate' },
+  {
+    name: 'ON_DELETION',
+    required: false,
+    meaning: '`release` (step down when the pod is being deleted) or `hold` (until SIGTERM)',
+    default: 'release',
+  },
   {
     name: 'AGENT_PORT',
     required: false,
@@ -113,6 +121,10 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   if (!ROUTINGS.includes(routing)) {
     problems.push(`ROUTING="${routing}" must be ${ROUTINGS.join(' or ')}`);
   }
+  const onDeletion = (env.ON_DELETION?.trim() || DEFAULTS.onDeletion) as OnDeletion;
+  if (!ON_DELETION_MODES.includes(onDeletion)) {
+    problems.push(`ON_DELETION="${onDeletion}" must be ${ON_DELETION_MODES.join(' or ')}`);
+  }
   const portRaw = env.AGENT_PORT?.trim() || String(DEFAULTS.port);
   const port = Number(portRaw);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
@@ -127,6 +139,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     leaseNamespace: env.LEASE_NAMESPACE?.trim() || namespace,
     timings,
     routing,
+    onDeletion,
     port,
     bindAddress: env.BIND_ADDRESS?.trim() || '0.0.0.0',
     revision: env.POD_TEMPLATE_HASH?.trim() || env.CONTROLLER_REVISION_HASH?.trim() || '',

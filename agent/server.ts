@@ -1,5 +1,5 @@
 // The agent's HTTP endpoints (the contract in docs/reference.md):
-//   GET /leader        {leader, self, isLeader, leaseName, leaseTransitions, since}
+//   GET /leader        {leader, self, isLeader, leaseName, leaseTransitions, since, stepDown}
 //   GET /leader/watch  server-sent events, one `leader` event per change
 //   GET /readyz        the fencing probe (see agent/fencing.ts)
 //   GET /healthz       fails only if the election loop is wedged
@@ -16,6 +16,11 @@ export interface LeaderSnapshot {
   leaseName: string;
   leaseTransitions: number;
   since: string | null;
+  /**
+   * Why this agent left the election for good and no longer takes the Lease (its pod is
+   * being deleted); null while it campaigns.
+   */
+  stepDown: string | null;
 }
 
 export interface AgentView {

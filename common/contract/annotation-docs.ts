@@ -63,6 +63,14 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
     writtenBy: 'user',
   },
   {
+    key: ANNOTATION.onDeletion,
+    values: '`release` | `hold`',
+    meaning:
+      '`release`: when the pod is being deleted, its agent (which watches its own pod) stops leading and releases the Lease at once, and a terminating pod never takes it; a follower leads within about a second, however long the app takes to exit. `hold`: the leader keeps the Lease until its agent gets SIGTERM, which a native sidecar gets only after the app containers exited (up to `terminationGracePeriodSeconds`): client-go’s behaviour, for apps that must finish their work as leader.',
+    default: DEFAULTS.onDeletion,
+    writtenBy: 'user',
+  },
+  {
     key: ANNOTATION.agentMode,
     values: '`sidecar` | `container`',
     meaning:

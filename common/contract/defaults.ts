@@ -1,7 +1,7 @@
 // Defaults and bounds of the agent's settings, shared by the webhook (which validates
 // annotations) and the agent (which validates its environment).
 import { DNS1123_SUBDOMAIN_MAX_LENGTH } from '../units/dns-name.ts';
-import type { AgentMode, Routing } from './keys.ts';
+import type { AgentMode, OnDeletion, Routing } from './keys.ts';
 
 /** client-go's JitterFactor: retries wait retryPeriod × [1, 1+1.2); the renew deadline must outlast that. */
 export const JITTER_FACTOR = 1.2;
@@ -12,6 +12,7 @@ export const DEFAULTS = {
   retryPeriod: '2s',
   routing: 'readiness-gate' as Routing,
   agentMode: 'sidecar' as AgentMode,
+  onDeletion: 'release' as OnDeletion,
   cpuRequest: '10m',
   memoryRequest: '48Mi',
   cpuLimit: '100m',

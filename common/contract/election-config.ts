@@ -16,6 +16,8 @@ import {
   PREFIX,
   PULL_POLICIES,
   ROUTINGS,
+  ON_DELETION_MODES,
+  type OnDeletion,
   type AgentMode,
   type PullPolicy,
   type Routing,
@@ -39,6 +41,7 @@ export interface ElectionConfig {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   routing: Routing;
+  onDeletion: OnDeletion;
   agentMode: AgentMode;
   resources: AgentResources;
   port: number;
@@ -217,6 +220,7 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
   checkTimings(errors, lease, renew, retry);
 
   const routing = oneOf(errors, a, ANNOTATION.routing, ROUTINGS, DEFAULTS.routing);
+  const onDeletion = oneOf(errors, a, ANNOTATION.onDeletion, ON_DELETION_MODES, DEFAULTS.onDeletion);
   const agentMode = oneOf(errors, a, ANNOTATION.agentMode, AGENT_MODES, DEFAULTS.agentMode);
   const pullPolicy = oneOf(errors, a, ANNOTATION.agentImagePullPolicy, PULL_POLICIES, undefined);
 
@@ -254,6 +258,7 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
       renewDeadlineMs: renew.ms,
       retryPeriodMs: retry.ms,
       routing,
+      onDeletion,
       agentMode,
       resources: {
         requests: { cpu: cpuReq.text, memory: memReq.text },

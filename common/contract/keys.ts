@@ -19,6 +19,7 @@ export const ANNOTATION = {
   agentMemoryLimit: 'leader-election/agent-memory-limit',
   agentPort: 'leader-election/agent-port',
   agentImagePullPolicy: 'leader-election/agent-image-pull-policy',
+  onDeletion: 'leader-election/on-deletion',
   status: 'leader-election/status',
   workloadKeys: 'leader-election/workload-keys',
 } as const;
@@ -46,6 +47,14 @@ export const ROUTINGS = ['readiness-gate', 'label'] as const;
 export type Routing = (typeof ROUTINGS)[number];
 export const AGENT_MODES = ['sidecar', 'container'] as const;
 export type AgentMode = (typeof AGENT_MODES)[number];
+/**
+ * What a leader does when its pod is being deleted: `release` stops leading and releases the
+ * Lease as soon as the agent sees the deletionTimestamp; `hold` keeps leading until the agent's
+ * own SIGTERM, which a native sidecar gets only after the app containers exited (client-go's
+ * behaviour).
+ */
+export const ON_DELETION_MODES = ['release', 'hold'] as const;
+export type OnDeletion = (typeof ON_DELETION_MODES)[number];
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
 

@@ -89,6 +89,8 @@ export class Elector {
   private busy = false;
   private again = false;
   private stopped = true;
+  /** The stop under way, so that a second stop() waits for the first. */
+  private stopping: Promise<void> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -111,6 +113,7 @@ export class Elector {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = undefined;
     this.lastLoopAt = this.clock.now();
     this.lastTick = this.clock.now();
     this.stallTimer = setInterval(() => this.checkStall(), STALL_TICK_MS);
@@ -154,18 +157,30 @@ export class Elector {
   }
 
   /**
-   * Stops the election. With release, a leader first stops leading (callbacks
-   * run, so the gate goes False), then hands the Lease back as client-go's
-   * ReleaseOnCancel does, retrying a conflict while the Lease is still ours.
+   * Stops the election for good: no more acquiring. With release, a leader first stops
+   * leading (callbacks run with `reason`, so the gate goes False), then hands the Lease back
+   * as client-go's ReleaseOnCancel does, retrying a conflict while the Lease is still ours.
+   * A second call while the first is under way waits for it (the agent's own pod deletion,
+   * then SIGTERM).
    */
-  async stop(opts: { release: boolean; beforeRelease?: () => Promise<void> }): Promise<void> {
-    if (this.stopped) return;
+  stop(opts: { release: boolean; beforeRelease?: () => Promise<void>; reason?: string }): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (this.stopped) return Promise.resolve();
+    this.stopping = this.doStop(opts);
+    return this.stopping;
+  }
+
+  private async doStop(opts: {
+    release: boolean;
+    beforeRelease?: () => Promise<void>;
+    reason?: string;
+  }): Promise<void> {
     this.stopped = true;
     clearTimeout(this.wakeTimer);
     clearTimeout(this.deadlineTimer);
     clearInterval(this.stallTimer);
     this.watchAbort?.abort();
-    this.updateLeadership('stopping');
+    this.updateLeadership(opts.reason ?? 'stopping');
     // Let an in-flight request finish so we release from the newest version, and decide
     // whether we hold the Lease only then: an acquire in flight when the stop began may
     // land and make us the holder (nobody else could then take it for a lease duration).

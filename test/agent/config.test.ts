@@ -21,6 +21,7 @@ describe('agent configuration from the environment', () => {
       leaseNamespace: 'prod',
       timings: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
       routing: 'readiness-gate',
+      onDeletion: 'release',
       port: 4040,
       bindAddress: '0.0.0.0',
     });
@@ -33,12 +34,19 @@ describe('agent configuration from the environment', () => {
       RENEW_DEADLINE: '45s',
       RETRY_PERIOD: '5s',
       ROUTING: 'label',
+      ON_DELETION: 'hold',
       AGENT_PORT: '9000',
       IDENTITY: 'x',
       LEASE_NAMESPACE: 'ops',
     });
     expect(c.timings).toEqual({ leaseDurationMs: 60_000, renewDeadlineMs: 45_000, retryPeriodMs: 5_000 });
-    expect(c).toMatchObject({ routing: 'label', port: 9000, identity: 'x', leaseNamespace: 'ops' });
+    expect(c).toMatchObject({
+      routing: 'label',
+      onDeletion: 'hold',
+      port: 9000,
+      identity: 'x',
+      leaseNamespace: 'ops',
+    });
   });
 
   it('reports every missing variable at once, naming it', () => {
@@ -54,6 +62,7 @@ describe('agent configuration from the environment', () => {
     [{ RENEW_DEADLINE: '20s' }, /greater than renewDeadlineMs/],
     [{ RETRY_PERIOD: '9s' }, /1\.2 × retryPeriodMs/],
     [{ ROUTING: 'dns' }, /ROUTING="dns" must be readiness-gate or label/],
+    [{ ON_DELETION: 'later' }, /ON_DELETION="later" must be release or hold/],
     [{ AGENT_PORT: '70000' }, /AGENT_PORT="70000"/],
     [{ LEASE_NAME: 'Not_Valid' }, /LEASE_NAME="Not_Valid" must be a DNS-1123 subdomain/],
   ])('rejects %o', (env, message) => {

@@ -12,6 +12,7 @@ function fakeView() {
     leaseName: 'web',
     leaseTransitions: 0,
     since: null,
+    stepDown: null,
   };
   const listeners = new Set<(s: LeaderSnapshot) => void>();
   const state = {

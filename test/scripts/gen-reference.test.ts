@@ -30,6 +30,7 @@ const view: AgentView = {
     leaseName: 'web',
     leaseTransitions: 0,
     since: null,
+    stepDown: null,
   }),
   subscribe: () => () => {},
   readiness: () => ({ ok: true, reason: 'follower' }),

@@ -38,6 +38,7 @@ export function agentContainer(
       { name: 'RENEW_DEADLINE', value: cfg.renewDeadline },
       { name: 'RETRY_PERIOD', value: cfg.retryPeriod },
       { name: 'ROUTING', value: cfg.routing },
+      { name: 'ON_DELETION', value: cfg.onDeletion },
       { name: 'AGENT_PORT', value: String(cfg.port) },
       // The pod's revision, for the rollout hand-off: a Deployment's ReplicaSet labels its pods
       // with pod-template-hash, a StatefulSet with controller-revision-hash (empty when absent).

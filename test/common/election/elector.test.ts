@@ -231,6 +231,46 @@ describe('Elector', () => {
     await e.stop({ release: false });
   });
 
+  // Issue 13, item 1: the agent stops the election when its pod is being deleted, and SIGTERM
+  // calls stop() again while that release is still under way: the second call must wait for
+  // the first (before, it returned at once and the agent closed its client mid-release).
+  it('a second stop() waits for the release of the first, and gives the reason to the callbacks', async () => {
+    const store = new FakeLeases();
+    const events: string[] = [];
+    const e = elector(store, 'me', events);
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(e.isLeader()).toBe(true);
+    let unblock!: () => void;
+    store.block = new Promise((r) => (unblock = r));
+    let firstDone = false;
+    let secondDone = false;
+    void e.stop({ release: true, reason: 'the pod is being deleted' }).then(() => (firstDone = true));
+    const second = e.stop({ release: true }).then(() => (secondDone = true));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events).toEqual(['started', 'stopped: the pod is being deleted']);
+    expect(secondDone).toBe(false); // the release is waiting for the API server
+    store.block = undefined;
+    unblock();
+    await second;
+    expect(firstDone && secondDone).toBe(true);
+    expect(store.record?.holderIdentity).toBe('');
+  });
+
+  it('a stopped elector never takes the Lease again, however long it stays', async () => {
+    const store = new FakeLeases();
+    const e = elector(store, 'me');
+    await e.stop({ release: false }); // never started: nothing to do
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    await e.stop({ release: true, reason: 'the pod is being deleted' });
+    expect(store.record?.holderIdentity).toBe('');
+    store.calls = [];
+    await vi.advanceTimersByTimeAsync(10 * timings.leaseDurationMs);
+    expect(store.calls).toEqual([]);
+    expect(e.isLeader()).toBe(false);
+  });
+
   // Issue 12, item 2: SIGTERM while an acquire is in flight. stop() decided whether to
   // release from the state BEFORE the acquire landed ("not the holder"), so the acquire then
   // took the Lease and nobody led for a lease duration.

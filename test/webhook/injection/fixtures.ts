@@ -159,6 +159,7 @@ export function okConfig() {
     renewDeadlineMs: 10_000,
     retryPeriodMs: 2_000,
     routing: 'readiness-gate' as const,
+    onDeletion: 'release' as const,
     agentMode: 'sidecar' as const,
     resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } },
     port: 4040,

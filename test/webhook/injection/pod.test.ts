@@ -77,6 +77,7 @@ describe('injectPod: the patch on the raw pod', () => {
         { name: 'RENEW_DEADLINE', value: '10s' },
         { name: 'RETRY_PERIOD', value: '2s' },
         { name: 'ROUTING', value: 'readiness-gate' },
+        { name: 'ON_DELETION', value: 'release' },
         { name: 'AGENT_PORT', value: '4040' },
         {
           name: 'POD_TEMPLATE_HASH',

@@ -1,0 +1,84 @@
+// The agent's watch of its own pod (one object: a field selector on its name). It says when
+// the pod is being deleted, which the agent would otherwise learn only from SIGTERM: the
+// kubelet stops a native sidecar only after the app containers have exited, so a leader
+// whose app takes its whole grace period to exit would keep the Lease (and the Service
+// without a ready endpoint) that long. One watch per pod, bookmarks only while nothing
+// changes: no polling.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { KubeClient } from '../common/kube/kube-client.ts';
+import { listWatch } from '../common/kube/list-watch.ts';
+import type { Logger } from '../common/logger.ts';
+
+/**
+ * Why this pod is going away, or undefined while it is not: it has a deletionTimestamp,
+ * it is gone, or the pod of that name is another one (a StatefulSet recreated it, a new UID).
+ */
+export function podDeletion(pod: V1Pod | undefined, uid: string | undefined): string | undefined {
+  if (!pod) return 'the pod was deleted';
+  if (uid && pod.metadata?.uid && pod.metadata.uid !== uid) return 'the pod was replaced (another UID)';
+  if (pod.metadata?.deletionTimestamp) {
+    const grace = pod.metadata.deletionGracePeriodSeconds;
+    return `the pod is being deleted${grace !== undefined ? ` (grace period ${grace}s)` : ''}`;
+  }
+  return undefined;
+}
+
+export interface OwnPodWatcherOptions {
+  client: KubeClient;
+  namespace: string;
+  podName: string;
+  /** The pod's UID as the downward API gave it; without it a replaced pod is not told apart. */
+  podUID: string | undefined;
+  log: Logger;
+  /** Called once, when the pod is first seen going away. */
+  onDeletion: (why: string) => void;
+}
+
+export class OwnPodWatcher {
+  private readonly opts: OwnPodWatcherOptions;
+  private abort: AbortController | undefined;
+  private told = false;
+  private missingLogged = false;
+
+  constructor(opts: OwnPodWatcherOptions) {
+    this.opts = opts;
+  }
+
+  start(): void {
+    if (this.abort) return;
+    this.abort = new AbortController();
+    const { client, namespace, podName, podUID, log } = this.opts;
+    let present = false;
+    const seen = (pod: V1Pod | undefined) => {
+      // Absent before it was ever seen: not ours to judge (an agent run outside its pod, or
+      // a name the API server does not know); say so once and act on nothing.
+      if (!pod && !present) {
+        if (!this.missingLogged) log.warn({ pod: podName }, 'own pod not found; release on deletion is off');
+        this.missingLogged = true;
+        return;
+      }
+      present = true;
+      const why = podDeletion(pod, podUID);
+      if (!why || this.told) return;
+      this.told = true;
+      this.opts.onDeletion(why);
+    };
+    // Runs until stop() aborts it; listWatch never rejects (errors go to onError and are retried).
+    void listWatch<V1Pod>(
+      client,
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      {
+        onList: (items) => seen(items[0]),
+        onEvent: (type, pod) => seen(type === 'DELETED' ? undefined : pod),
+        onError: (err) => log.debug({ err: (err as Error).message }, 'own pod watch error; retrying'),
+      },
+      this.abort.signal,
+      { query: { fieldSelector: `metadata.name=${podName}` }, watchdogMs: 90_000 },
+    );
+  }
+
+  stop(): void {
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+}
