@@ -55,7 +55,7 @@ export const AGENT_ENDPOINTS: readonly Endpoint[] = [
     method: 'GET',
     path: '/leader',
     meaning:
-      'JSON `{leader, self, isLeader, leaseName, leaseTransitions, since}`: the holder as this agent last saw it, its own identity, whether it leads (with a valid lease by its own clock), and since when (ISO time).',
+      'JSON `{leader, self, isLeader, leaseName, leaseTransitions, since, stepDown}`: the holder as this agent last saw it, its own identity, whether it leads (with a valid lease by its own clock), since when (ISO time), and why it left the election for good (its pod is being deleted; null while it campaigns).',
   },
   {
     method: 'GET',
