@@ -8,6 +8,7 @@ import { nonWatch, WATCH_TIMEOUT_S, type ApiLoadResult, type LoadWindow } from '
 import type { FailoverResult, FailoverSample } from './failover.ts';
 import type { FaultsResult } from './faults.ts';
 import type { FootprintResult } from './footprint.ts';
+import type { KindResult, KindTrial, Scenario } from './kind.ts';
 import type { ScaleResult, ScaleSide } from './scale.ts';
 import type { WebhookPhaseResult } from './webhook.ts';
 import { BENCH_DOC, DATA_DIR, readAllData, type RunMeta, type Stored } from './lib/env.ts';
@@ -640,6 +641,107 @@ function svgRows(f: FailoverResult): Row[] {
   ];
 }
 
+const SCENARIO_TEXT: Record<Scenario, string> = {
+  'delete-exits': 'leader pod deleted, app exits on SIGTERM → first answer by the new leader',
+  'delete-ignores': 'leader pod deleted, app ignores SIGTERM (30 s grace) → first answer by the new leader',
+  'agent-sigkill': "leader's agent SIGKILLed (in a row) → answered again",
+  'app-sigkill': "leader's app SIGKILLed → answered again",
+};
+const SCENARIO_TARGET: Record<Scenario, string> = {
+  'delete-exits': '≤ 1 s',
+  'delete-ignores': '≤ 1 s (issue 13)',
+  'agent-sigkill': '≤ 2 s each, not growing (issue 13)',
+  'app-sigkill': '—',
+};
+
+/** The kind phase: end to end through the ClusterIP, and the side-by-side with client-go. */
+function kindDetail(k: Stored<KindResult> | undefined): string {
+  if (!k) return '';
+  const r = k.result;
+  const range = (v: (number | undefined)[]) => {
+    const xs = v.filter((x): x is number => x !== undefined);
+    if (xs.length === 0) return '—';
+    const s = summarize(xs);
+    return `${ms(s.median)} (${ms(s.min)}–${ms(s.max)}, n=${s.n})`;
+  };
+  const rows: string[][] = [];
+  for (const scenario of Object.keys(SCENARIO_TEXT) as Scenario[]) {
+    const cellOf = (list: KindTrial[] | undefined) => {
+      if (!list?.length) return '—';
+      const same = list.filter((t) => t.samePod).length;
+      const who =
+        same === 0 ? 'another pod' : same === list.length ? 'the same pod' : `the same pod ${same}×`;
+      return `${range(list.map((t) => t.answeredMs))}, ${who}`;
+    };
+    rows.push([
+      SCENARIO_TEXT[scenario],
+      cellOf(r.trials['readiness-gate'][scenario]),
+      cellOf(r.trials.label[scenario]),
+      SCENARIO_TARGET[scenario],
+    ]);
+  }
+  const all = (['readiness-gate', 'label'] as const).map((routing) =>
+    Object.values(r.trials[routing]).flatMap((l) => l ?? []),
+  );
+  const sum = (list: KindTrial[], f: (t: KindTrial) => number) => list.reduce((a, t) => a + f(t), 0);
+  const most = (list: KindTrial[], f: (t: KindTrial) => number) => Math.max(0, ...list.map(f));
+  rows.push([
+    'longest time with no answer, any scenario',
+    ms(most(all[0]!, (t) => t.longestGapMs)),
+    ms(most(all[1]!, (t) => t.longestGapMs)),
+    '—',
+  ]);
+  rows.push([
+    'answers by a pod that no longer held the Lease (latest after the Lease moved)',
+    `${sum(all[0]!, (t) => t.nonLeaderAnswers)} (${ms(most(all[0]!, (t) => t.nonLeaderLateMs))})`,
+    `${sum(all[1]!, (t) => t.nonLeaderAnswers)} (${ms(most(all[1]!, (t) => t.nonLeaderLateMs))})`,
+    '0',
+  ]);
+  rows.push([
+    'answers by a pod after another had answered (two pods serving in turns) / most ready endpoints at once',
+    `${sum(all[0]!, (t) => t.interleavedAnswers ?? 0)} / ${most(all[0]!, (t) => t.maxReadyEndpoints)}`,
+    `${sum(all[1]!, (t) => t.interleavedAnswers ?? 0)} / ${most(all[1]!, (t) => t.maxReadyEndpoints)}`,
+    '0 / 1',
+  ]);
+  const del = r.trials['readiness-gate']['delete-exits'] ?? [];
+  const b = (f: (t: KindTrial) => number | undefined) =>
+    ms(summarize(del.map(f).filter((x): x is number => x !== undefined)).median);
+  const mem = (xs: number[]) => (xs.length ? xs.map((x) => mb(x)).join(', ') : '—');
+  const pc = r.podCreate;
+  const side: string[][] = [
+    [
+      'leader pod deleted → the Lease held by another pod',
+      range(r.ours.deleteLeaseMs),
+      range(r.clientgo.deleteLeaseMs),
+      ratio(summarize(r.ours.deleteLeaseMs).median, summarize(r.clientgo.deleteLeaseMs).median),
+    ],
+    [
+      'SIGKILL of the elector (our agent; client-go the whole process) → the Lease renewed by a live process',
+      range(r.ours.sigkillLeaseMs),
+      range(r.clientgo.sigkillLeaseMs),
+      ratio(summarize(r.ours.sigkillLeaseMs).median, summarize(r.clientgo.sigkillLeaseMs).median),
+    ],
+  ];
+  return [
+    '### On kind (`make bench`)',
+    '',
+    `${r.cluster}. The product's images, installed by make kind-up; lease 6s, renew deadline 3s, retry 1s; 3 replicas; a client pod requesting the Service's ClusterIP every 50 ms through kube-proxy, logging who answered (bench/kind.ts). Median (min–max, n trials).`,
+    '',
+    table(['figure', 'readiness-gate', 'label', 'target'], rows),
+    '',
+    `Where the time goes (readiness-gate, pod deleted, app exits, medians from the DELETE): Lease held by the new leader ${b((t) => t.breakdown.leaseMs)}, its gate True ${b((t) => t.breakdown.gateMs)}, Ready ${b((t) => t.breakdown.readyMs)}, a ready endpoint ${b((t) => t.breakdown.endpointMs)}, first answer through kube-proxy ${b((t) => t.answeredMs)}.`,
+    '',
+    "client-go's elector side by side (`local-cluster/clientgo`, its own image, 3 pods, ReleaseOnCancel, the same timings, on a Lease of its own; it has no traffic path, so only the Lease is compared):",
+    '',
+    table(['figure', 'ours', 'client-go', 'ratio'], side),
+    '',
+    `Agent memory, the container's cgroup working set (crictl stats), idle: leader ${mem(r.agentMemory.leader)}; followers ${mem(r.agentMemory.follower)}.`,
+    '',
+    `Pod-create latency through the in-cluster webhook (server-side dry-run creates from the host, alternated, n=${pc.optedIn.n} each): opted in p50 ${ms(pc.optedIn.median)}, p99 ${ms(pc.optedIn.p99)}; not opted in (the webhook not called) p50 ${ms(pc.plain.median)}, p99 ${ms(pc.plain.p99)}; added by the webhook p50 ${signed(pc.optedIn.median - pc.plain.median)}, p99 ${signed(pc.optedIn.p99 - pc.plain.p99)} (${ratio(pc.optedIn.p99, pc.plain.p99)} the API server's own create at p99).`,
+    '',
+  ].join('\n');
+}
+
 export async function writeReport(): Promise<string[]> {
   const data = readAllData();
   const get = <T>(k: string) => data[k] as Stored<T> | undefined;
@@ -649,6 +751,7 @@ export async function writeReport(): Promise<string[]> {
   const fp = get<FootprintResult>('footprint');
   const wh = get<WebhookPhaseResult>('webhook');
   const fa = get<FaultsResult>('faults');
+  const kd = get<KindResult>('kind');
   const rows: TableRow[] = [];
   failoverRows(fo?.result, rows);
   faultRows(fa?.result, rows);
@@ -671,7 +774,7 @@ export async function writeReport(): Promise<string[]> {
       ? `Machine: ${anyMeta.machine}; ${anyMeta.versions}. The machine is shared with other work; load averages below.`
       : '',
     '',
-    ...['failover', 'faults', 'api-load', 'scale', 'footprint', 'webhook'].map((k) =>
+    ...['kind', 'failover', 'faults', 'api-load', 'scale', 'footprint', 'webhook'].map((k) =>
       metaLine(k, data[k]?.meta),
     ),
     '',
@@ -680,12 +783,13 @@ export async function writeReport(): Promise<string[]> {
       rows.map((r) => [r.figure, r.ours, r.go, r.ratio, r.target, r.verdict, r.how]),
     ),
     '',
+    kindDetail(kd),
     failoverDetail(fo?.result),
     faultDetail(fa?.result),
     apiDetail(api?.result),
     scaleDetail(sc?.result),
     webhookDetail(wh?.result),
-    'Raw samples: [docs/bench-data/](bench-data/) (`failover.json`, `faults.json`, `api-load.json`, `scale.json`, `footprint.json`, `webhook.json`).',
+    'Raw samples: [docs/bench-data/](bench-data/) (`kind.json`, `failover.json`, `faults.json`, `api-load.json`, `scale.json`, `footprint.json`, `webhook.json`).',
     '',
     END,
   ]

@@ -1,10 +1,14 @@
 // make bench: every comparison of docs/benchmarks.md, ours and client-go in the
-// same run on the same control plane (etcd, kube-apiserver,
-// kube-controller-manager as local processes, the pod runner for the kubelet).
+// same run. The `kind` phase runs end to end on a kind cluster (bench/kind.ts: real
+// kubelet, kube-proxy, the product's images; created with make kind-up's scripts and
+// deleted after, or the cluster BENCH_KUBECONFIG names); the others on the local control
+// plane (etcd, kube-apiserver, kube-controller-manager as local processes, the pod runner
+// for the kubelet), where API load, scale and the webhook's own cost are measured without
+// a node's noise.
 //
 //   node bench/run.ts [--trials N] [--quick] [--only a,b] [--faults N]
 //
-// Phases: failover, api-load, scale, footprint, webhook, faults. Each writes
+// Phases: kind, failover, api-load, scale, footprint, webhook, faults. Each writes
 // docs/bench-data/<phase>.json; then docs/benchmarks.md (between the bench
 // markers) and docs/bench-data/failover.svg are regenerated from every result
 // file present, so a --only run refreshes its rows and keeps the others.
@@ -28,13 +32,14 @@ import { runScale, buildManyClientGo } from './scale.ts';
 import { runFootprint } from './footprint.ts';
 import { runWebhook } from './webhook.ts';
 import { runFaults } from './faults.ts';
+import { runKind } from './kind.ts';
 import { LeaseTap } from './lib/lease-tap.ts';
 import { createNamespace, deleteNamespace } from './lib/groups.ts';
 import { loadavg, machine, versions, writeData, type RunMeta } from './lib/env.ts';
 import { writeReport } from './report.ts';
 import { elapsedS, progress } from './lib/util.ts';
 
-const PHASES = ['failover', 'api-load', 'scale', 'footprint', 'webhook', 'faults'] as const;
+const PHASES = ['kind', 'failover', 'api-load', 'scale', 'footprint', 'webhook', 'faults'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -52,7 +57,7 @@ if (values.help) {
     'usage: node bench/run.ts [--trials N] [--quick] [--only ' +
       PHASES.join(',') +
       '] [--faults N]\n' +
-      '  --trials N   failover trials per side and scenario (default 30; 3 with --quick)\n' +
+      '  --trials N   failover trials per side and scenario (default 30; 3 with --quick); kind: at most 10 (2 with --quick)\n' +
       '  --quick      a smoke run of a few minutes: 3 trials, 10 s windows, 50 scale groups, 2 faults\n' +
       "  --only LIST  run only these phases (the report keeps the other phases' last results)\n" +
       '  --faults N   faults injected in the fault matrix (default 8; 2 with --quick)\n',
@@ -89,10 +94,57 @@ const plan = {
   webhookCreates: quick ? 20 : 200,
 };
 
+/** The kind phase: no local plane; its own cluster (or BENCH_KUBECONFIG's). */
+async function kindPhase(): Promise<string | undefined> {
+  const start = elapsedS();
+  const load = loadavg();
+  progress(`=== kind (load average ${load}) ===`);
+  try {
+    const result = await runKind({
+      trials: quick ? 2 : Math.min(trials, 10),
+      kubeconfig: process.env.BENCH_KUBECONFIG,
+      context: process.env.BENCH_CONTEXT,
+    });
+    const meta: RunMeta = {
+      date: new Date().toISOString(),
+      command,
+      quick,
+      trials: quick ? 2 : Math.min(trials, 10),
+      machine: machine(),
+      versions: `Node ${process.version}; ${result.cluster}`,
+      loadavg: load,
+      seconds: Math.round(elapsedS() - start),
+    };
+    progress(`kind done in ${Math.round(elapsedS() - start)} s → ${writeData('kind', meta, result)}`);
+    return undefined;
+  } catch (err) {
+    progress(`kind FAILED: ${(err as Error).stack ?? (err as Error).message}`);
+    return `kind: ${(err as Error).stack ?? (err as Error).message}`;
+  }
+}
+
 async function main(): Promise<void> {
   progress(
     `phases: ${only.join(', ')}; trials ${trials}; faults ${faults}${quick ? '; --quick' : ''}; load average ${loadavg()}`,
   );
+  const failures: string[] = [];
+  if (only.includes('kind')) {
+    const failed = await kindPhase();
+    if (failed) failures.push(failed);
+  }
+  const planePhases = only.filter((p) => p !== 'kind');
+  if (planePhases.length > 0) await planeRun(planePhases, failures);
+  const written = await writeReport();
+  progress(`wrote ${written.join(', ')}`);
+  progress(`total ${Math.round(elapsedS())} s`);
+  if (failures.length) {
+    process.stderr.write(`\n${failures.length} phase(s) failed:\n${failures.join('\n')}\n`);
+    process.exit(1);
+  }
+}
+
+/** The phases on the local control plane. */
+async function planeRun(phases: Phase[], failures: string[]): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'le-bench-'));
   // The agent bundle runs from a directory with no node_modules anywhere above it:
   // every agent of the benchmark proves the bundle is self-contained.
@@ -109,9 +161,9 @@ async function main(): Promise<void> {
     }),
   };
 
-  const needsGo = only.some((p) => p === 'failover' || p === 'api-load' || p === 'scale');
+  const needsGo = phases.some((p) => p === 'failover' || p === 'api-load' || p === 'scale');
   const goBinary = needsGo ? await buildClientGoElector() : '';
-  const goMany = only.includes('scale') ? await buildManyClientGo() : '';
+  const goMany = phases.includes('scale') ? await buildManyClientGo() : '';
   if (needsGo) progress(`client-go elector: ${goBinary}`);
 
   progress('starting the control plane…');
@@ -135,7 +187,6 @@ async function main(): Promise<void> {
     loadavg: load,
     seconds: Math.round(elapsedS() - phaseStart),
   });
-  const failures: string[] = [];
   try {
     await runner.start();
     for (const ns of ['bench-failover', 'bench-api', 'bench-faults']) {
@@ -144,7 +195,7 @@ async function main(): Promise<void> {
     }
     const own = (ns: string) => ns.startsWith('bench-');
 
-    for (const phase of only) {
+    for (const phase of phases) {
       const start = elapsedS();
       const load = loadavg();
       progress(`=== ${phase} (load average ${load}) ===`);
@@ -228,13 +279,6 @@ async function main(): Promise<void> {
     client.close();
     await plane.stop();
     rmSync(work, { recursive: true, force: true });
-  }
-  const written = await writeReport();
-  progress(`wrote ${written.join(', ')}`);
-  progress(`total ${Math.round(elapsedS())} s`);
-  if (failures.length) {
-    process.stderr.write(`\n${failures.length} phase(s) failed:\n${failures.join('\n')}\n`);
-    process.exit(1);
   }
 }
 

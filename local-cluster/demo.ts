@@ -1,7 +1,8 @@
 // make demo: the product on a kind cluster (make kind-up runs first: the cluster
 // `leader-election`, the product installed from its images). Applies
 // examples/deployment.yaml (3 replicas, one annotation) in namespace `demo`, starts a
-// client pod that requests the Service's ClusterIP every 50 ms through kube-proxy, and
+// client pod that requests the Service's ClusterIP every 50 ms through kube-proxy (and the
+// host too, where it can route to the ClusterIP through the node: host-traffic.ts), and
 // shows live who holds the Lease, each pod's gate and Ready, the Service's ready
 // endpoints and who answered; then deletes the leader pod, SIGKILLs the leader's agent
 // and rolls out a new revision, each with the time until the new leader answered. The
@@ -11,7 +12,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PATCH } from '../common/kube/kube-client.ts';
 import { repoRoot } from './control-plane/control-plane.ts';
-import { ElectedGroup, gaps, oneServerAtATime, type Answer, type Raw } from './kind/elected-group.ts';
+import {
+  answerAfterGap,
+  ElectedGroup,
+  gaps,
+  oneServerAtATime,
+  type Answer,
+  type Raw,
+} from './kind/elected-group.ts';
 import { KindCluster } from './kind/kind-cluster.ts';
 import { killContainer, nodePod } from './kind/node-faults.ts';
 import { sleep, waitUntil } from './wait.ts';
@@ -33,10 +41,13 @@ async function line(group: ElectedGroup, answers: Answer[]): Promise<string> {
     const dying = p.metadata?.deletionTimestamp ? '✝' : '';
     return `${short(p.metadata.name)}${dying} gate=${cond('leader-election/leader')} ready=${cond('Ready')}`;
   });
-  const recent = [...new Set(answers.filter((a) => a.pod && a.t > Date.now() - 1_000).map((a) => a.pod!))];
+  const recent = (list: Answer[]) =>
+    [...new Set(list.filter((a) => a.pod && a.t > Date.now() - 1_000).map((a) => short(a.pod!)))].join(',') ||
+    '-';
+  const host = group.host ? ` host ${recent(group.host.since(Date.now() - 2_000)).padEnd(6)}` : '';
   return (
     `${clock()}  leader ${(holder ? short(holder) : '(none)').padEnd(6)} ` +
-    `endpoints ${group.observer.currentReady().length}  answered by ${(recent.map(short).join(',') || '-').padEnd(6)} │ ` +
+    `endpoints ${group.observer.currentReady().length}  answered by ${recent(answers).padEnd(6)}${host} │ ` +
     cells.join(' │ ')
   );
 }
@@ -54,17 +65,6 @@ interface Step {
   what: string;
   answeredMs?: number;
   longestGapMs: number;
-}
-
-/** The first answer after `start` that ends a stretch of at least `gapMs` without one. */
-function answerAfterGap(got: Answer[], start: number, gapMs: number): Answer | undefined {
-  let last = start;
-  for (const a of got) {
-    if (!a.pod || a.t < start) continue;
-    if (a.t - last >= gapMs) return a;
-    last = a.t;
-  }
-  return undefined;
 }
 
 /**
@@ -110,6 +110,10 @@ async function main(): Promise<void> {
   console.log(`$ kubectl create namespace ${NS}; kubectl apply -n ${NS} -f examples/deployment.yaml`);
   console.log('  (3 replicas, leader-election/enabled: "true"; the test app answers with its pod name)');
   await group.create();
+  await group.startHostTraffic().then(
+    () => console.log('  and requests from this host to the ClusterIP, routed through the node'),
+    (err: Error) => console.log(`  (no requests from this host: ${err.message})`),
+  );
   const steps: Step[] = [];
   try {
     const first = await group.leader();
@@ -161,6 +165,7 @@ async function main(): Promise<void> {
 
     const all = await group.answers(0);
     const broken = oneServerAtATime(group, all, 0);
+    if (group.host) broken.push(...oneServerAtATime(group, group.host.since(0), 0).map((b) => `host: ${b}`));
     console.log(
       `\nSummary (${((Date.now() - t0) / 1000).toFixed(1)} s in all, requests through the ClusterIP):`,
     );
@@ -172,7 +177,8 @@ async function main(): Promise<void> {
     }
     console.log(
       `  • safety: ${broken.length === 0 ? 'one pod answered at a time, never two ready endpoints' : broken.join('; ')}; ` +
-        `${all.filter((a) => a.pod).length} requests answered`,
+        `${all.filter((a) => a.pod).length} requests answered` +
+        (group.host ? `, and ${group.host.since(0).filter((a) => a.pod).length} from the host` : ''),
     );
     console.log(`
 The demo keeps running. Try:
@@ -183,6 +189,7 @@ The demo keeps running. Try:
   kubectl -n ${NS} delete pod <the leader>
 Delete the cluster with: make kind-down`);
     group.observer.stop();
+    await group.host?.stop(); // the host route goes; the in-cluster client pod keeps running
     group.client.close();
   } catch (err) {
     await group.remove();

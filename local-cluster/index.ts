@@ -71,8 +71,11 @@ export {
   otherKindClusters,
 } from './kind/kind-cluster.ts';
 export {
+  AGENT_CONTAINER,
+  answerAfterGap,
   APP_IMAGE,
   ElectedGroup,
+  podUp,
   gaps,
   oneServerAtATime,
   timeline,
@@ -81,6 +84,7 @@ export {
   type GroupOptions,
   type Raw,
 } from './kind/elected-group.ts';
+export { HostTraffic } from './kind/host-traffic.ts';
 export {
   containerEngine,
   nodeExec,

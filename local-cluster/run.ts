@@ -35,6 +35,8 @@ export function run(
         stderr: Buffer.concat(err).toString('utf8') + (signal ? `\n(killed by ${signal})` : ''),
       }),
     );
+    // A child that exits without reading its stdin (most do) must not fail the run with EPIPE.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }

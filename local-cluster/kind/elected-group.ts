@@ -6,6 +6,7 @@
 import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
 import { Observer } from '../observe/observer.ts';
 import { waitUntil } from '../wait.ts';
+import { HostTraffic } from './host-traffic.ts';
 import type { KindCluster } from './kind-cluster.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API objects are raw JSON, read freely
@@ -40,6 +41,15 @@ export interface GroupOptions {
   namespace?: string;
 }
 
+export const AGENT_CONTAINER = 'leader-election-agent';
+
+/** The agent running (and started), every app container ready. */
+export function podUp(p: Raw): boolean {
+  const agent = (p.status?.initContainerStatuses ?? []).find((s: Raw) => s.name === AGENT_CONTAINER);
+  const apps: Raw[] = p.status?.containerStatuses ?? [];
+  return !!agent?.state?.running && agent.started !== false && apps.length > 0 && apps.every((s) => s.ready);
+}
+
 export class ElectedGroup {
   readonly client: KubeClient;
   readonly ns: string;
@@ -49,6 +59,8 @@ export class ElectedGroup {
   clusterIP = '';
 
   readonly cluster: KindCluster;
+  /** Requests from the host to the ClusterIP, once startHostTraffic() ran. */
+  host: HostTraffic | undefined;
 
   constructor(cluster: KindCluster, prefix: string, opts: GroupOptions = {}) {
     this.cluster = cluster;
@@ -169,9 +181,24 @@ export class ElectedGroup {
     });
   }
 
+  /**
+   * Starts requests from the host to the ClusterIP through the node's kube-proxy (a host route
+   * via the node's InternalIP: host-traffic.ts). Needs root.
+   */
+  async startHostTraffic(): Promise<HostTraffic> {
+    const nodes = await this.client.get<Raw>('/api/v1/nodes');
+    const ip = nodes.items[0]?.status?.addresses?.find((a: Raw) => a.type === 'InternalIP')?.address;
+    if (!ip) throw new Error('no node with an InternalIP');
+    this.host = new HostTraffic(this.clusterIP, ip);
+    await this.host.start();
+    return this.host;
+  }
+
   /** Deletes the namespace (and, unless `keepClient`, closes the group's client). */
   async remove(opts: { keepClient?: boolean; wait?: boolean } = {}): Promise<void> {
     this.observer?.stop();
+    await this.host?.stop();
+    this.host = undefined;
     await this.client
       .request('DELETE', this.api)
       .catch((err: unknown) => (ApiError.isNotFound(err) ? undefined : Promise.reject(err)));
@@ -209,6 +236,35 @@ export class ElectedGroup {
         const h = await this.holder();
         return ready.length === 1 && ready[0] === h && h !== not ? h : undefined;
       },
+    );
+  }
+
+  /**
+   * Waits for a clean group and returns its leader: `replicas` pods not terminating, each up
+   * (its agent running, its app ready), the agents ready where they should be (the leader's;
+   * in label routing every one; in readiness-gate routing a follower's agent is never ready,
+   * agent/fencing.ts), one ready endpoint, the Lease holder, and the last 1.5 s of requests
+   * all answered by it (kube-proxy caught up).
+   */
+  async stableLeader(replicas = this.opts.replicas ?? 3, timeoutMs = 180_000): Promise<string> {
+    return waitUntil(
+      `${this.ns}: ${replicas} pods up, none terminating, one leader answering every request`,
+      timeoutMs,
+      async () => {
+        const pods = (await this.pods()).filter((p) => !p.metadata.deletionTimestamp);
+        if (pods.length !== replicas || !pods.every(podUp)) return undefined;
+        const holder = await this.holder();
+        const label = (this.opts.routing ?? 'readiness-gate') === 'label';
+        const agentReady = (p: Raw) =>
+          (p.status?.initContainerStatuses ?? []).find((s: Raw) => s.name === AGENT_CONTAINER)?.ready ===
+          true;
+        if (!pods.every((p) => agentReady(p) === (label || p.metadata.name === holder))) return undefined;
+        const ready = this.observer.currentReady();
+        if (ready.length !== 1 || ready[0] !== holder) return undefined;
+        const recent = await this.answers(Date.now() - 1_500);
+        return recent.length >= 10 && recent.every((a) => a.pod === holder) ? holder : undefined;
+      },
+      250,
     );
   }
 
@@ -257,6 +313,17 @@ export function oneServerAtATime(group: ElectedGroup, got: Answer[], since: numb
   const most = group.observer.maxReadyEndpoints(since);
   if (most > 1) broken.push(`${most} ready endpoints at once`);
   return broken;
+}
+
+export /** The first answer after `start` that ends a stretch of at least `gapMs` without one. */
+function answerAfterGap(got: Answer[], start: number, gapMs: number): Answer | undefined {
+  let last = start;
+  for (const a of got) {
+    if (!a.pod || a.t < start) continue;
+    if (a.t - last >= gapMs) return a;
+    last = a.t;
+  }
+  return undefined;
 }
 
 /** Lengths of the stretches with no answered request. */

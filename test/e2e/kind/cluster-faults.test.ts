@@ -101,8 +101,7 @@ async function settled(g: ElectedGroup, n: number, timeoutMs = 180_000): Promise
 
 /** A clean group: `n` settled pods and one leader. Returns the leader. */
 async function stableLeader(g: ElectedGroup, n = REPLICAS): Promise<string> {
-  await settled(g, n);
-  return g.leader();
+  return g.stableLeader(n);
 }
 
 async function stableLeaders(): Promise<Record<Routing, string>> {

@@ -1,7 +1,8 @@
 // End to end on a real cluster (kind: a real kubelet, containerd, kube-proxy, CoreDNS; the
 // product's own images; the webhook installed by scripts/deploy.sh): an annotated Deployment
 // of the test app gets one leader, only the leader is Ready, and requests to the Service's
-// ClusterIP, sent from a pod in the cluster through kube-proxy, reach only the leader —
+// ClusterIP, sent from a pod in the cluster and from the host (a route for the ClusterIP via
+// the node: local-cluster/kind/host-traffic.ts) through kube-proxy, reach only the leader —
 // also while the leader pod is deleted and another takes over, before the old pod's app has
 // exited (the test app ignores SIGTERM here, with a 30 s grace period). Both routings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +32,7 @@ for (const routing of ['readiness-gate', 'label'] as const) {
         appEnv: { IGNORE_SIGTERM: 'true' },
       });
       await group.create();
+      await group.startHostTraffic();
     });
 
     afterAll(async () => {
@@ -63,6 +65,9 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       const answered = got.filter((a) => a.pod);
       expect(answered.length, JSON.stringify(got.slice(-5))).toBeGreaterThan(20);
       expect(new Set(answered.map((a) => a.pod))).toEqual(new Set([leader]));
+      const fromHost = group.host!.since(from).filter((a) => a.pod);
+      expect(fromHost.length, 'answers to the host').toBeGreaterThan(20);
+      expect(new Set(fromHost.map((a) => a.pod))).toEqual(new Set([leader]));
       expect(group.observer.maxReadyEndpoints()).toBe(1);
     });
 
@@ -74,6 +79,9 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       await sleep(2_000);
       const got = await group.answers(t0);
       expectOneServerAtATime(group, got, t0);
+      const fromHost = group.host!.since(t0);
+      expectOneServerAtATime(group, fromHost, t0);
+      expect(fromHost.some((a) => a.pod === next)).toBe(true);
       expect(new Set(got.filter((a) => a.pod).map((a) => a.pod))).toEqual(
         new Set([old, next].filter((p) => got.some((a) => a.pod === p))),
       );

@@ -118,42 +118,8 @@ for (const routing of ['readiness-gate', 'label'] as const) {
     let client: KubeClient;
     let group: ElectedGroup;
 
-    /**
-     * One stable leader to start a scenario from: 3 pods, every app container ready, every
-     * agent running — and ready on the leader; in label routing on the followers too (in
-     * readiness-gate routing a follower's agent is never ready: agent/fencing.ts) — one ready
-     * endpoint, the Lease holder, and only it answering.
-     */
-    async function stableLeader(): Promise<string> {
-      return waitUntil(
-        'one stable leader, every pod running with its containers ready',
-        120_000,
-        async () => {
-          const pods = (await group.pods()).filter((p) => !p.metadata.deletionTimestamp);
-          if (pods.length !== 3) return undefined;
-          const holder = await group.holder();
-          const settled = pods.every((p) => {
-            const statuses = [
-              ...(p.status?.initContainerStatuses ?? []),
-              ...(p.status?.containerStatuses ?? []),
-            ];
-            const agentReadyWanted = routing === 'label' || p.metadata.name === holder;
-            return (
-              statuses.length === 2 &&
-              statuses.every((c: Raw) => c.state?.running !== undefined) &&
-              containerReady(p, 'app') &&
-              containerReady(p, AGENT) === agentReadyWanted
-            );
-          });
-          if (!settled) return undefined;
-          const ready = group.observer.currentReady();
-          if (ready.length !== 1 || ready[0] !== holder) return undefined;
-          const recent = await group.answers(Date.now() - 1_500);
-          return recent.length >= 10 && recent.every((a) => a.pod === holder) ? holder : undefined;
-        },
-        500,
-      );
-    }
+    /** One stable leader to start a scenario from (ElectedGroup.stableLeader). */
+    const stableLeader = () => group.stableLeader(3, 120_000);
 
     beforeAll(async () => {
       client = e2eClient();
