@@ -29,7 +29,6 @@ import {
   otherKindClusters,
   theNode,
   TIMINGS,
-  type Answer,
   type Raw,
 } from '../local-cluster/index.ts';
 import type { KubeClient } from '../common/kube/kube-client.ts';
