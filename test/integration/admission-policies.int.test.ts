@@ -134,6 +134,19 @@ describe('admission policies', () => {
       expect(r !== 'allowed' && r.message).toMatch(/not injected by the leader-election webhook/);
     });
 
+    // Issue 14: the policy took only "true" as an opt-in, so without the webhook a pod saying
+    // "yes" ran unelected.
+    it('takes any enabled value but "false" as an opt-in: "yes", "TRUE", "1", "" are refused too', async () => {
+      for (const value of ['yes', 'TRUE', '1', '']) {
+        const r = await create(
+          plainPod(`v-${value.toLowerCase() || 'empty'}`, { 'leader-election/enabled': value }),
+        );
+        expect(r !== 'allowed' && r.message, `enabled: "${value}"`).toMatch(
+          /not injected by the leader-election webhook/,
+        );
+      }
+    });
+
     it('refuses a pod marked injected that lacks the agent or the readiness gate', async () => {
       const injected = electedPod('tampered', { leaseName: 'g' });
       const noAgent = structuredClone(injected);

@@ -1,6 +1,7 @@
 // The webhook server behind a real kube-apiserver: served on 127.0.0.1 with a certificate
 // from the plane's CA, registered with a MutatingWebhookConfiguration by URL + caBundle
-// (the same matchConditions and selectors as manifests/, scoped to this test's namespaces),
+// (manifests/base's matchConditions, read from the file, and its selectors, scoped to this
+// test's namespaces),
 // then driven only through the API server.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -18,6 +19,17 @@ import { buildWebhookServer, closeGracefully, type WebhookApp } from '../../webh
 import { WebhookHealth } from '../../webhook/admission/health.ts';
 import { issueCert, type CertFiles } from '../../local-cluster/index.ts';
 import { adminClient, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
+import { baseFile } from '../helpers/manifests.ts';
+
+/** The matchConditions of a webhook of manifests/base/mutating-webhook.yaml, as the product ships them. */
+function shippedConditions(webhook: string): unknown {
+  const [mwc] = baseFile('mutating-webhook.yaml') as unknown as {
+    webhooks: { name: string; matchConditions: unknown }[];
+  }[];
+  const found = mwc?.webhooks.find((w) => w.name === webhook);
+  if (!found) throw new Error(`manifests/base/mutating-webhook.yaml has no webhook ${webhook}`);
+  return found.matchConditions;
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API objects are raw JSON, read freely
 type Raw = any;
@@ -193,14 +205,7 @@ describe('webhook server behind kube-apiserver', () => {
             clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle },
             rules: [podRule],
             namespaceSelector: { matchExpressions: [ours] },
-            matchConditions: [
-              {
-                name: 'opted-in',
-                expression:
-                  "has(object.metadata.annotations) && 'leader-election/enabled' in object.metadata.annotations && " +
-                  "object.metadata.annotations['leader-election/enabled'] == 'true'",
-              },
-            ],
+            matchConditions: shippedConditions('pods.leader-election.io'),
             reinvocationPolicy: 'IfNeeded',
           },
           {
@@ -211,14 +216,7 @@ describe('webhook server behind kube-apiserver', () => {
             namespaceSelector: {
               matchExpressions: [ours, { key: 'leader-election/enabled', operator: 'In', values: ['true'] }],
             },
-            matchConditions: [
-              {
-                name: 'not-opted-out',
-                expression:
-                  "!has(object.metadata.annotations) || !('leader-election/enabled' in object.metadata.annotations) || " +
-                  "!(object.metadata.annotations['leader-election/enabled'] in ['true', 'false'])",
-              },
-            ],
+            matchConditions: shippedConditions('namespace-pods.leader-election.io'),
             reinvocationPolicy: 'IfNeeded',
           },
           {
@@ -234,15 +232,7 @@ describe('webhook server behind kube-apiserver', () => {
               },
             ],
             namespaceSelector: { matchExpressions: [ours] },
-            matchConditions: [
-              {
-                name: 'opted-in-or-was',
-                expression:
-                  "(has(object.metadata.annotations) && 'leader-election/enabled' in object.metadata.annotations) || " +
-                  '(has(object.spec.template.metadata) && has(object.spec.template.metadata.annotations) && ' +
-                  "'leader-election/workload-keys' in object.spec.template.metadata.annotations)",
-              },
-            ],
+            matchConditions: shippedConditions('workloads.leader-election.io'),
           },
         ],
       },
@@ -298,6 +288,27 @@ describe('webhook server behind kube-apiserver', () => {
     expect(err.message).toContain('"5s"');
     expect(err.message).toContain('rule: lease-duration > renew-deadline > 1.2 × retry-period');
     await expect(client.get(`/api/v1/namespaces/${ns}/pods/${name}`)).rejects.toMatchObject({ status: 404 });
+  });
+
+  // Issue 14: "yes", "TRUE", "1" or "" were admitted unchanged, without an agent and without a
+  // word (the matchConditions sent only "true" to the webhook), here and in an opted-in namespace.
+  it('refuses an enabled value other than "true" or "false", naming the key and the rule', async () => {
+    for (const [namespace, value] of [
+      [ns, 'yes'],
+      [ns, 'TRUE'],
+      [ns, '1'],
+      [ns, ''],
+      [nsOpt, 'yes'],
+    ] as const) {
+      const name = uniq('enabled-value');
+      const err = await refusal(
+        createPod(namespace, podBody(name, { ...OPTED_IN, [ANNOTATION.enabled]: value })),
+      );
+      expect(err.status, `enabled: "${value}" in ${namespace}`).toBe(403);
+      expect(err.message).toContain(`${ANNOTATION.enabled}: "${value}" must be "true" or "false"`);
+      // Seen once: the pod is sent to one webhook only, even in an opted-in namespace.
+      expect(seen.filter((s) => s.name === name && !s.dryRun)).toHaveLength(1);
+    }
   });
 
   it('never sees a pod without the annotation (or one opting out): the API server keeps it away', async () => {
