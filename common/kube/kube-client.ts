@@ -52,6 +52,16 @@ export interface RequestOptions {
   /** Bounds the whole request, from connect to the body's last byte. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Each warning of the answer (admission warnings, deprecations), as kubectl prints them. */
+  onWarning?: (message: string) => void;
+}
+
+/** The messages of `Warning` headers (RFC 7234: `299 - "text"`), as the API server sends them. */
+export function warningMessages(header: string | string[] | undefined): string[] {
+  const all = header === undefined ? [] : Array.isArray(header) ? header : [header];
+  return all.flatMap((h) =>
+    [...h.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1')),
+  );
 }
 
 export interface WatchEvent<T> {
@@ -184,6 +194,7 @@ export class KubeClient {
       };
       req.on('error', fail);
       req.on('response', (res) => {
+        if (opts.onWarning) for (const w of warningMessages(res.headers.warning)) opts.onWarning(w);
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', fail);

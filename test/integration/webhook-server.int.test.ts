@@ -311,6 +311,43 @@ describe('webhook server behind kube-apiserver', () => {
     }
   });
 
+  it('refuses a Deployment whose pod template opts in with a bad value, and warns on a valid one', async () => {
+    const path = `/apis/apps/v1/namespaces/${ns}/deployments`;
+    const body = (name: string, annotations: Record<string, string>) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name }, annotations },
+          spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
+        },
+      },
+    });
+    const bad = uniq('tpl-bad');
+    const err = await refusal(
+      client.request('POST', path, { body: body(bad, { [ANNOTATION.enabled]: 'yes' }) }),
+    );
+    expect(err.status).toBe(403);
+    expect(err.message).toContain(
+      `Deployment ${bad}: ${ANNOTATION.enabled}: "yes" must be "true" or "false"`,
+    );
+    // A valid template opt-in is admitted unchanged, with the warnings a person needs.
+    const good = uniq('tpl-good');
+    const warnings: string[] = [];
+    const made = await client.request<Raw>('POST', path, {
+      body: body(good, { [ANNOTATION.enabled]: 'true', [ANNOTATION.leaseName]: 'tpl' }),
+      onWarning: (w: string) => warnings.push(w),
+    });
+    expect(made.spec.template.metadata.annotations).toEqual({
+      [ANNOTATION.enabled]: 'true',
+      [ANNOTATION.leaseName]: 'tpl',
+    });
+    expect(warnings.join('\n')).toMatch(/maxUnavailable/);
+  });
+
   it('never sees a pod without the annotation (or one opting out): the API server keeps it away', async () => {
     const plain = uniq('plain');
     const optedOut = uniq('opted-out');

@@ -82,7 +82,10 @@ function injectWorkloadUnsafe(
     .map((s) => PREFIX + s);
   const stale = recorded.filter((k) => !(k in ours) && k in templateAnn);
 
-  if (ourKeys.length === 0 && recorded.length === 0) {
+  // A template that opts in by itself (the other documented way) is checked too, with no
+  // patch: its pods' settings are validated here, where the person applying the workload sees
+  // the denial or the warnings, rather than in the ReplicaSet's events.
+  if (ourKeys.length === 0 && recorded.length === 0 && templateAnn[ANNOTATION.enabled] === undefined) {
     return { kind: 'skip', reason: `${what} has no ${PREFIX}* annotations` };
   }
 

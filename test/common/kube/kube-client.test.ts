@@ -12,6 +12,7 @@ import {
   KubeClient,
   PATCH,
   TransportError,
+  warningMessages,
   type WatchEvent,
 } from '../../../common/kube/kube-client.ts';
 import { inClusterConnection, type KubeConnection } from '../../../common/kube/kubeconfig.ts';
@@ -755,5 +756,19 @@ describe('KubeClient over TLS', () => {
     expect((err as TransportError).message).toMatch(/127\.0\.0\.1/);
     const byName = client({ server: api.url, ca: caPem, tlsServerName: 'api.fake.test' });
     expect(await byName.get('/x')).toEqual({ sni: 'api.fake.test' });
+  });
+});
+
+describe('warningMessages', () => {
+  it('reads the texts of Warning headers, one or many, with escaped quotes', () => {
+    expect(warningMessages(undefined)).toEqual([]);
+    expect(warningMessages('299 - "Deployment web: maxUnavailable 1 stalls"')).toEqual([
+      'Deployment web: maxUnavailable 1 stalls',
+    ]);
+    expect(warningMessages(['299 - "a, b"', '299 - "say \\"hi\\"", 299 - "second"'])).toEqual([
+      'a, b',
+      'say "hi"',
+      'second',
+    ]);
   });
 });

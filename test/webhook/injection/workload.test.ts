@@ -178,6 +178,30 @@ describe('injectWorkload: copying annotations into the pod template', () => {
     ).toContain('kind DaemonSet is not a Deployment or StatefulSet');
   });
 
+  // Issue 14: a template opting in by itself was skipped, so "yes" or bad timings showed up only
+  // as the ReplicaSet's FailedCreate events, and warnings reached nobody.
+  it('checks a pod template that opts in by itself: denies its invalid values, warns, patches nothing', () => {
+    const templateOnly = (value: string, more: Record<string, string> = {}) =>
+      deployment((d) => {
+        d.metadata.annotations = {};
+        Object.assign(templateAnn(d), { [A.enabled]: value, ...more });
+        d.spec.replicas = 3;
+      });
+    expect(expectDeny(injectWorkload(templateOnly('yes'), CONFIG))).toBe(
+      'Deployment web: leader-election/enabled: "yes" must be "true" or "false"',
+    );
+    expect(expectDeny(injectWorkload(templateOnly('true', { [A.leaseDuration]: '5s' }), CONFIG))).toContain(
+      'leader-election/lease-duration: "5s"',
+    );
+    const { patch, warnings } = expectPatch(injectWorkload(templateOnly('true'), CONFIG));
+    expect(patch).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/Deployment web: .*maxUnavailable/);
+    // An opt-out in the template is left alone.
+    expect(
+      expectPatch(injectWorkload(templateOnly('false', { [A.leaseDuration]: 'soon' }), CONFIG)).patch,
+    ).toEqual([]);
+  });
+
   it('denies invalid annotations, naming the key, the value and the rule', () => {
     const w = deployment((d) => (d.metadata.annotations[A.renewDeadline] = '40s'));
     expect(expectDeny(injectWorkload(w, CONFIG))).toBe(
