@@ -4,6 +4,7 @@
 import { parseGoDuration } from '../common/units/go-duration.ts';
 import { validateTimings, type Timings } from '../common/election/election.ts';
 import { DEFAULTS } from '../common/contract/defaults.ts';
+import { AGENT_PORT_RULE, parseAgentPort } from '../common/contract/election-config.ts';
 import { ON_DELETION_MODES, ROUTINGS, type OnDeletion, type Routing } from '../common/contract/keys.ts';
 
 export interface AgentConfig {
@@ -126,9 +127,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     problems.push(`ON_DELETION="${onDeletion}" must be ${ON_DELETION_MODES.join(' or ')}`);
   }
   const portRaw = env.AGENT_PORT?.trim() || String(DEFAULTS.port);
-  const port = Number(portRaw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    problems.push(`AGENT_PORT="${portRaw}" must be a port number 1-65535`);
+  const port = parseAgentPort(portRaw) ?? 0;
+  if (port === 0) problems.push(`AGENT_PORT="${portRaw}" must be ${AGENT_PORT_RULE}`);
   if (problems.length) throw new ConfigError(problems);
   return {
     podName,

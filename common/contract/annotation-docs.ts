@@ -34,14 +34,14 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
   },
   {
     key: ANNOTATION.leaseDuration,
-    values: 'Go duration (`15s`, `1m30s`), ≥ 1s',
+    values: 'Go duration (`15s`, `1m30s`), whole seconds, 1s to 24h',
     meaning: 'How long a lease is valid after its last renewal (client-go `LeaseDuration`).',
     default: DEFAULTS.leaseDuration,
     writtenBy: 'user',
   },
   {
     key: ANNOTATION.renewDeadline,
-    values: 'Go duration, ≥ 1s, less than lease-duration',
+    values: 'Go duration, 1s to 24h, less than lease-duration',
     meaning:
       'How long the leader keeps trying to renew before it stops leading (client-go `RenewDeadline`). Must hold lease-duration > renew-deadline > 1.2 × retry-period.',
     default: DEFAULTS.renewDeadline,
@@ -49,7 +49,7 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
   },
   {
     key: ANNOTATION.retryPeriod,
-    values: 'Go duration, ≥ 1s, with 1.2 × retry-period less than renew-deadline',
+    values: 'Go duration, 1s to 24h, with 1.2 × retry-period less than renew-deadline',
     meaning: 'Interval between renewals and acquisition attempts (client-go `RetryPeriod`).',
     default: DEFAULTS.retryPeriod,
     writtenBy: 'user',

@@ -23,6 +23,13 @@ export const DEFAULTS = {
 /** Bounds enforced on the agent's overrides. */
 export const LIMITS = {
   minTimingMs: 1000,
+  /**
+   * At most a day: far beyond any sensible election, and well inside what the runtime can
+   * time (setTimeout spins on more than 2^31−1 ms, about 24.8 days) and what the Lease
+   * stores (leaseDurationSeconds is an int32).
+   */
+  maxTimingMs: 24 * 3600 * 1000,
+  maxTimingText: '24h',
   /** Renew-deadline must exceed JITTER_FACTOR × retry-period. */
   jitterFactor: JITTER_FACTOR,
   cpu: { min: 0.001, max: 4, minText: '1m', maxText: '4' },

@@ -49,6 +49,13 @@ export interface ElectionConfig {
   pullPolicy: PullPolicy | undefined;
 }
 
+/** The agent's port: the webhook's annotation and the agent's AGENT_PORT obey the same rule. */
+export const AGENT_PORT_RULE = `an integer between ${LIMITS.port.min} and ${LIMITS.port.max}`;
+export function parseAgentPort(text: string): number | undefined {
+  const n = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
+  return n >= LIMITS.port.min && n <= LIMITS.port.max ? n : undefined;
+}
+
 export type ParseResult = { ok: true; config: ElectionConfig } | { ok: false; errors: string[] };
 
 /** `KEY ("VALUE")` or `KEY ("VALUE", the default)`, for the other side of a relational rule. */
@@ -91,7 +98,14 @@ interface Timing {
   given: boolean;
 }
 
-function timing(errors: string[], a: Record<string, string>, key: string, fallback: string): Timing {
+/** `wholeSeconds`: the lease duration, which the Lease stores as leaseDurationSeconds. */
+function timing(
+  errors: string[],
+  a: Record<string, string>,
+  key: string,
+  fallback: string,
+  wholeSeconds = false,
+): Timing {
   const v = a[key];
   if (v === undefined) return { key, text: fallback, ms: parseGoDuration(fallback), given: false };
   const ms = parseGoDuration(v);
@@ -102,6 +116,16 @@ function timing(errors: string[], a: Record<string, string>, key: string, fallba
   }
   if (ms < LIMITS.minTimingMs) {
     errors.push(`${key}: ${quote(v)} must be at least 1s`);
+    return { key, text: v, ms: undefined, given: true };
+  }
+  if (ms > LIMITS.maxTimingMs) {
+    errors.push(`${key}: ${quote(v)} must be at most ${LIMITS.maxTimingText}`);
+    return { key, text: v, ms: undefined, given: true };
+  }
+  if (wholeSeconds && ms % 1000 !== 0) {
+    errors.push(
+      `${key}: ${quote(v)} must be a whole number of seconds (the Lease stores leaseDurationSeconds), e.g. ${formatGoDuration(Math.round(ms / 1000) * 1000)}`,
+    );
     return { key, text: v, ms: undefined, given: true };
   }
   return { key, text: v, ms, given: true };
@@ -214,7 +238,7 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
     );
   }
 
-  const lease = timing(errors, a, ANNOTATION.leaseDuration, DEFAULTS.leaseDuration);
+  const lease = timing(errors, a, ANNOTATION.leaseDuration, DEFAULTS.leaseDuration, true);
   const renew = timing(errors, a, ANNOTATION.renewDeadline, DEFAULTS.renewDeadline);
   const retry = timing(errors, a, ANNOTATION.retryPeriod, DEFAULTS.retryPeriod);
   checkTimings(errors, lease, renew, retry);
@@ -234,13 +258,9 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
   let port: number = DEFAULTS.port;
   const p = a[ANNOTATION.agentPort];
   if (p !== undefined) {
-    const n = /^[0-9]{1,5}$/.test(p) ? Number(p) : NaN;
-    if (n >= LIMITS.port.min && n <= LIMITS.port.max) port = n;
-    else {
-      errors.push(
-        `${ANNOTATION.agentPort}: ${quote(p)} must be an integer between ${LIMITS.port.min} and ${LIMITS.port.max}`,
-      );
-    }
+    const n = parseAgentPort(p);
+    if (n !== undefined) port = n;
+    else errors.push(`${ANNOTATION.agentPort}: ${quote(p)} must be ${AGENT_PORT_RULE}`);
   }
 
   if (errors.length > 0 || lease.ms === undefined || renew.ms === undefined || retry.ms === undefined) {

@@ -19,7 +19,7 @@
 //   and, independently, stop leading as soon as isLeader(state, now) turns false
 //   (leaseValidUntil(state) says exactly when that happens if nothing changes).
 
-import { JITTER_FACTOR } from '../contract/defaults.ts';
+import { JITTER_FACTOR, LIMITS } from '../contract/defaults.ts';
 
 export interface LeaseRecord {
   /** '' when released (client-go writes an empty holder on ReleaseOnCancel). */
@@ -87,7 +87,8 @@ export interface Written {
 export function validateTimings(t: Timings): string | undefined {
   for (const name of ['leaseDurationMs', 'renewDeadlineMs', 'retryPeriodMs'] as const) {
     const v = t[name];
-    if (!Number.isFinite(v) || v < 1000) return `${name} must be at least 1000 ms (got ${v})`;
+    if (!Number.isFinite(v) || v < LIMITS.minTimingMs) return `${name} must be at least 1000 ms (got ${v})`;
+    if (v > LIMITS.maxTimingMs) return `${name} must be at most ${LIMITS.maxTimingText} (got ${v} ms)`;
   }
   if (t.leaseDurationMs % 1000 !== 0) {
     return `leaseDurationMs must be a whole number of seconds, as the Lease stores leaseDurationSeconds (got ${t.leaseDurationMs})`;

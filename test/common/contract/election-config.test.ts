@@ -108,6 +108,17 @@ describe('parseElectionConfig', () => {
     [{ [A.retryPeriod]: '2sec' }, A.retryPeriod, '2sec', 'is not a Go duration'],
     [{ [A.retryPeriod]: '500ms' }, A.retryPeriod, '500ms', 'must be at least 1s'],
     [{ [A.retryPeriod]: '0' }, A.retryPeriod, '0', 'must be at least 1s'],
+    // Issue 14: admitted before, then the agent exited at start for ever (fractional lease), every
+    // Lease write failed (beyond int32 seconds) or setTimeout overflowed and spun (beyond 2^31−1 ms).
+    [
+      { [A.leaseDuration]: '15.5s' },
+      A.leaseDuration,
+      '15.5s',
+      'must be a whole number of seconds (the Lease stores leaseDurationSeconds), e.g. 16s',
+    ],
+    [{ [A.leaseDuration]: '12500ms' }, A.leaseDuration, '12500ms', 'must be a whole number of seconds'],
+    [{ [A.leaseDuration]: '100000000s' }, A.leaseDuration, '100000000s', 'must be at most 24h'],
+    [{ [A.renewDeadline]: '25h' }, A.renewDeadline, '25h', 'must be at most 24h'],
     [{ [A.routing]: 'labels' }, A.routing, 'labels', 'must be one of readiness-gate, label'],
     [{ [A.agentMode]: 'daemon' }, A.agentMode, 'daemon', 'must be one of sidecar, container'],
     [{ [A.onDeletion]: 'never' }, A.onDeletion, 'never', 'must be one of release, hold'],

@@ -85,6 +85,7 @@ describe('validateTimings', () => {
     [{ ...T, retryPeriodMs: 999 }, 'retryPeriodMs must be at least 1000 ms (got 999)'],
     [{ ...T, renewDeadlineMs: 0 }, 'renewDeadlineMs must be at least 1000 ms (got 0)'],
     [{ ...T, leaseDurationMs: Number.NaN }, 'leaseDurationMs must be at least 1000 ms (got NaN)'],
+    [{ ...T, renewDeadlineMs: 2 ** 31 }, `renewDeadlineMs must be at most 24h (got ${2 ** 31} ms)`],
     [{ ...T, leaseDurationMs: 15_500 }, 'leaseDurationMs must be a whole number of seconds'],
     [
       { ...T, leaseDurationMs: 10_000 },
