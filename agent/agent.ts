@@ -7,6 +7,7 @@ import type { Check } from '../common/check.ts';
 import { ReadinessWriter } from './readiness-writer.ts';
 import { RolloutWatcher } from './handoff.ts';
 import { OwnPodWatcher } from './own-pod.ts';
+import { appReady, leaderHealthDecision } from './health.ts';
 import { Elector } from '../common/election/elector.ts';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { fencingCheck } from './fencing.ts';
@@ -24,6 +25,14 @@ export interface AgentOptions {
   clock?: Clock;
 }
 
+/** The bounded reason label of leader_election_leadership_lost_total. */
+function lostReason(reason: string): string {
+  if (reason.startsWith('handing over'))
+    return reason.includes('app has not been ready') ? 'app-unready' : 'handover';
+  if (reason.startsWith('the pod')) return 'pod-deleted';
+  return reason;
+}
+
 export class Agent {
   readonly config: AgentConfig;
   private readonly log: Logger;
@@ -35,6 +44,11 @@ export class Agent {
   private readonly ownPod: OwnPodWatcher;
   /** Why the agent left the election for good (its pod is going away); undefined while campaigning. */
   private stepDown: string | undefined;
+  /** The app containers' readiness as the kubelet last reported it; undefined before the pod is seen. */
+  private appIsReady: boolean | undefined;
+  /** Monotonic time since which the app has been seen not ready. */
+  private unreadySince: number | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
   private readonly registry = new Registry();
   private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
   private server: Server | undefined;
@@ -69,7 +83,8 @@ export class Agent {
       log,
       // From the watcher's timer: not awaited. handOff never rejects (the release retries and
       // logs API errors; the gate write is bounded and never rejects).
-      onTarget: (target) => void this.handOff(target),
+      onTarget: (target) => void this.handOff(target, 'a newer revision is ready (rollout)'),
+      onChange: () => this.checkHealth(),
     });
 
     this.ownPod = new OwnPodWatcher({
@@ -79,6 +94,7 @@ export class Agent {
       podUID: config.podUID,
       log,
       onDeletion: (why) => this.onPodDeletion(why),
+      onPod: (pod) => this.onOwnPod(appReady(pod, config.agentName)),
     });
 
     const labels = { name: config.leaseName };
@@ -115,20 +131,25 @@ export class Agent {
       leases,
       log,
       clock: this.clock,
+      // Health-aware election (agent/health.ts): a follower whose app is not ready lets
+      // healthy ones take a free Lease first. Before the pod is seen, contend.
+      contend: () => config.appUnreadyGraceMs === 0 || this.appIsReady !== false,
       callbacks: {
         onStartedLeading: () => {
           masterStatus.set(labels, 1);
           becameLeader.inc(labels);
           void this.writer.set(true); // the writer retries by itself and never rejects
-          // Only a leader of a workload with revisions looks for a newer one to hand over to.
-          if (config.revision && config.leaseNamespace === config.namespace) this.rollout.start();
+          // The leader watches its group's pods: a newer revision to hand over to (rollout),
+          // a healthy follower to hand over to (health-aware election).
+          if (config.leaseNamespace === config.namespace) this.rollout.start();
+          this.checkHealth();
           this.event('BecameLeader', `${config.identity} became leader of Lease ${config.leaseName}`);
           this.publish();
         },
         onStoppedLeading: (reason) => {
           masterStatus.set(labels, 0);
           // Bounded label values: a hand-off names its target only in the log and the Event.
-          lostLeader.inc({ ...labels, reason: reason.startsWith('handing over') ? 'handover' : reason });
+          lostLeader.inc({ ...labels, reason: lostReason(reason) });
           // False first: whatever comes next, this pod must stop looking like the leader.
           this.followerSince = undefined;
           // Not awaited (a callback of the election loop); the writer never rejects.
@@ -136,6 +157,7 @@ export class Agent {
             if (!this.elector.isLeader()) this.followerSince = this.clock.now();
           });
           this.rollout.stop();
+          clearTimeout(this.healthTimer);
           this.event(
             'StoppedLeading',
             `${config.identity} stopped leading Lease ${config.leaseName}: ${reason}`,
@@ -157,20 +179,55 @@ export class Agent {
 
   private handingOff = false;
 
-  /** Hands the Lease to a pod of a newer revision: gate False first, then a reserved release. */
-  private async handOff(target: string): Promise<void> {
+  /** Hands the Lease to `target` (a newer revision, a healthy follower): gate False first, then a reserved release. */
+  private async handOff(target: string, why: string): Promise<void> {
     if (this.handingOff) return;
     this.handingOff = true;
     try {
-      this.log.info({ target }, 'a newer revision is ready: handing the lease over');
-      const done = await this.elector.handOff(target, () => this.writeFalseBounded());
+      this.log.info({ target, why }, 'handing the lease over');
+      const done = await this.elector.handOff(target, () => this.writeFalseBounded(), why);
       if (done)
         this.event(
           'HandedOver',
-          `${this.config.identity} handed Lease ${this.config.leaseName} to ${target} (rollout)`,
+          `${this.config.identity} handed Lease ${this.config.leaseName} to ${target}: ${why}`,
         );
     } finally {
       this.handingOff = false;
+    }
+  }
+
+  /** The own pod's app readiness changed (or was seen again). */
+  private onOwnPod(ready: boolean): void {
+    const was = this.appIsReady;
+    this.appIsReady = ready;
+    if (ready) this.unreadySince = undefined;
+    else this.unreadySince ??= this.clock.now();
+    if (was !== ready) {
+      this.log.info(
+        { appReady: ready, leading: this.elector.isLeader() },
+        `app ${ready ? 'ready' : 'not ready'}`,
+      );
+      this.elector.reconsider(); // a follower may contend again
+    }
+    this.checkHealth();
+  }
+
+  /** While leading: hand over when the app has been unready past the grace (agent/health.ts). */
+  private checkHealth(): void {
+    clearTimeout(this.healthTimer);
+    if (!this.elector.isLeader() || this.stepDown) return;
+    const d = leaderHealthDecision({
+      graceMs: this.config.appUnreadyGraceMs,
+      unreadySince: this.unreadySince,
+      now: this.clock.now(),
+      self: this.config.podName,
+      leaseName: this.config.leaseName,
+      pods: this.rollout.snapshot(),
+    });
+    if (d.kind === 'recheck') {
+      this.healthTimer = setTimeout(() => this.checkHealth(), Math.ceil(d.at - this.clock.now()) + 1);
+    } else if (d.kind === 'hand-over') {
+      void this.handOff(d.target, d.reason); // never rejects (see handOff)
     }
   }
 
@@ -318,6 +375,7 @@ export class Agent {
       beforeRelease: () => this.writeFalseBounded(),
     });
     this.rollout.stop();
+    clearTimeout(this.healthTimer);
     this.ownPod.stop();
     this.writer.stop();
     for (const fn of this.listeners) fn(this.snapshot());

@@ -4,7 +4,12 @@
 import { parseGoDuration } from '../common/units/go-duration.ts';
 import { validateTimings, type Timings } from '../common/election/election.ts';
 import { DEFAULTS } from '../common/contract/defaults.ts';
-import { AGENT_PORT_RULE, parseAgentPort } from '../common/contract/election-config.ts';
+import {
+  AGENT_PORT_RULE,
+  APP_UNREADY_GRACE_RULE,
+  parseAgentPort,
+  parseAppUnreadyGrace,
+} from '../common/contract/election-config.ts';
 import { ON_DELETION_MODES, ROUTINGS, type OnDeletion, type Routing } from '../common/contract/keys.ts';
 
 export interface AgentConfig {
@@ -19,6 +24,8 @@ export interface AgentConfig {
   routing: Routing;
   /** What to do when the pod is being deleted (leader-election/on-deletion). */
   onDeletion: OnDeletion;
+  /** leader-election/app-unready-grace in ms; 0: health-blind. */
+  appUnreadyGraceMs: number;
   port: number;
   bindAddress: string;
   /** The pod's revision (pod-template-hash or controller-revision-hash); '' for bare pods. */
@@ -48,6 +55,12 @@ export const AGENT_ENV = [
     required: false,
     meaning: '`release` (step down when the pod is being deleted) or `hold` (until SIGTERM)',
     default: 'release',
+  },
+  {
+    name: 'APP_UNREADY_GRACE',
+    required: false,
+    meaning: 'how long the app may be unready before a leader hands over (0s: off)',
+    default: '10s',
   },
   {
     name: 'AGENT_PORT',
@@ -126,6 +139,10 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   if (!ON_DELETION_MODES.includes(onDeletion)) {
     problems.push(`ON_DELETION="${onDeletion}" must be ${ON_DELETION_MODES.join(' or ')}`);
   }
+  const graceRaw = env.APP_UNREADY_GRACE?.trim() || DEFAULTS.appUnreadyGrace;
+  const appUnreadyGraceMs = parseAppUnreadyGrace(graceRaw) ?? -1;
+  if (appUnreadyGraceMs < 0)
+    problems.push(`APP_UNREADY_GRACE="${graceRaw}" must be ${APP_UNREADY_GRACE_RULE}`);
   const portRaw = env.AGENT_PORT?.trim() || String(DEFAULTS.port);
   const port = parseAgentPort(portRaw) ?? 0;
   if (port === 0) problems.push(`AGENT_PORT="${portRaw}" must be ${AGENT_PORT_RULE}`);
@@ -140,6 +157,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     timings,
     routing,
     onDeletion,
+    appUnreadyGraceMs,
     port,
     bindAddress: env.BIND_ADDRESS?.trim() || '0.0.0.0',
     revision: env.POD_TEMPLATE_HASH?.trim() || env.CONTROLLER_REVISION_HASH?.trim() || '',

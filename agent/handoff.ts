@@ -66,6 +66,8 @@ export interface RolloutWatcherOptions {
   agentName: string;
   log: Logger;
   onTarget: (target: string) => void;
+  /** Any change of the group's pods (the health decision reads them too). */
+  onChange?: () => void;
 }
 
 /** Watches the group's pods while this agent leads, and reports a hand-off target. */
@@ -112,12 +114,18 @@ export class RolloutWatcher {
     this.pods.clear();
   }
 
+  /** The group's pods as last seen (empty while not watching). */
+  snapshot(): GroupPod[] {
+    return [...this.pods.values()];
+  }
+
   /** Decide once events settle (a rollout sends bursts of pod updates). */
   private schedule(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       const target = handoffTarget(this.opts.podName, this.opts.leaseName, [...this.pods.values()]);
       if (target) this.opts.onTarget(target);
+      this.opts.onChange?.();
     }, 50);
   }
 }

@@ -32,6 +32,8 @@ export interface OwnPodWatcherOptions {
   log: Logger;
   /** Called once, when the pod is first seen going away. */
   onDeletion: (why: string) => void;
+  /** Every version of the pod seen (its status: the app's readiness). */
+  onPod?: (pod: V1Pod) => void;
 }
 
 export class OwnPodWatcher {
@@ -58,6 +60,7 @@ export class OwnPodWatcher {
         return;
       }
       present = true;
+      if (pod) this.opts.onPod?.(pod);
       const why = podDeletion(pod, podUID);
       if (!why || this.told) return;
       this.told = true;

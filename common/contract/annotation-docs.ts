@@ -71,6 +71,14 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
     writtenBy: 'user',
   },
   {
+    key: ANNOTATION.appUnreadyGrace,
+    values: 'Go duration, 0s (off) to 24h',
+    meaning:
+      'Health-aware election. A leader whose app containers are not ready (as the kubelet reports them in its pod’s status) for longer than this hands the Lease to a follower whose app is ready; if no follower is healthy it stays leader. A follower whose app is not ready lets healthy followers take a free Lease first (it waits a lease duration before it contends). `0s` turns this off: set it when your app’s readiness depends on being the leader.',
+    default: DEFAULTS.appUnreadyGrace,
+    writtenBy: 'user',
+  },
+  {
     key: ANNOTATION.agentMode,
     values: '`sidecar` | `container`',
     meaning:

@@ -13,6 +13,7 @@ export const DEFAULTS = {
   routing: 'readiness-gate' as Routing,
   agentMode: 'sidecar' as AgentMode,
   onDeletion: 'release' as OnDeletion,
+  appUnreadyGrace: '10s',
   cpuRequest: '10m',
   memoryRequest: '48Mi',
   cpuLimit: '100m',

@@ -42,11 +42,21 @@ export interface ElectionConfig {
   retryPeriodMs: number;
   routing: Routing;
   onDeletion: OnDeletion;
+  /** The Go duration as given (or the default), passed on to the agent; '0s' turns health-awareness off. */
+  appUnreadyGrace: string;
+  appUnreadyGraceMs: number;
   agentMode: AgentMode;
   resources: AgentResources;
   port: number;
   /** Undefined when not annotated: the webhook's setting, else the Kubernetes default, applies. */
   pullPolicy: PullPolicy | undefined;
+}
+
+/** How long a leader's app may stay unready before the leader hands over (0: never, health-blind). */
+export const APP_UNREADY_GRACE_RULE = `a Go duration from 0s (off) to ${LIMITS.maxTimingText}, whole milliseconds`;
+export function parseAppUnreadyGrace(text: string): number | undefined {
+  const ms = parseGoDuration(text);
+  return ms !== undefined && Number.isInteger(ms) && ms <= LIMITS.maxTimingMs ? ms : undefined;
 }
 
 /** The agent's port: the webhook's annotation and the agent's AGENT_PORT obey the same rule. */
@@ -245,6 +255,10 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
 
   const routing = oneOf(errors, a, ANNOTATION.routing, ROUTINGS, DEFAULTS.routing);
   const onDeletion = oneOf(errors, a, ANNOTATION.onDeletion, ON_DELETION_MODES, DEFAULTS.onDeletion);
+  const graceText = a[ANNOTATION.appUnreadyGrace] ?? DEFAULTS.appUnreadyGrace;
+  const graceMs = parseAppUnreadyGrace(graceText);
+  if (graceMs === undefined)
+    errors.push(`${ANNOTATION.appUnreadyGrace}: ${quote(graceText)} must be ${APP_UNREADY_GRACE_RULE}`);
   const agentMode = oneOf(errors, a, ANNOTATION.agentMode, AGENT_MODES, DEFAULTS.agentMode);
   const pullPolicy = oneOf(errors, a, ANNOTATION.agentImagePullPolicy, PULL_POLICIES, undefined);
 
@@ -279,6 +293,8 @@ export function parseElectionConfig(annotations: Record<string, string> | undefi
       retryPeriodMs: retry.ms,
       routing,
       onDeletion,
+      appUnreadyGrace: graceText,
+      appUnreadyGraceMs: graceMs ?? 0,
       agentMode,
       resources: {
         requests: { cpu: cpuReq.text, memory: memReq.text },

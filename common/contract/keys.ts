@@ -20,6 +20,7 @@ export const ANNOTATION = {
   agentPort: 'leader-election/agent-port',
   agentImagePullPolicy: 'leader-election/agent-image-pull-policy',
   onDeletion: 'leader-election/on-deletion',
+  appUnreadyGrace: 'leader-election/app-unready-grace',
   status: 'leader-election/status',
   workloadKeys: 'leader-election/workload-keys',
 } as const;

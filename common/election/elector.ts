@@ -57,6 +57,13 @@ export interface ElectorOptions {
   watch?: boolean;
   /** An event-loop gap longer than this is a stall (default 1 s). */
   stallThresholdMs?: number;
+  /**
+   * Whether to take a free Lease now (health-aware election: a follower whose app is not
+   * ready says no). A refused acquire is deferred, re-asked every retry period, and made
+   * anyway once it has been deferred for a lease duration: deferring never blocks election
+   * for good. Renewals are never deferred.
+   */
+  contend?: () => boolean;
 }
 
 export interface ElectorSnapshot {
@@ -89,6 +96,8 @@ export class Elector {
   private busy = false;
   private again = false;
   private stopped = true;
+  /** Since when (monotonic) an acquire has been deferred by `contend`. */
+  private deferredSince: number | undefined;
   /** The stop under way, so that a second stop() waits for the first. */
   private stopping: Promise<void> | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -126,6 +135,11 @@ export class Elector {
         (err) => this.opts.log.debug({ err: (err as Error).message }, 'lease watch error; retrying'),
       );
     }
+    this.kick();
+  }
+
+  /** Runs the loop again now: something `contend` reads has changed. */
+  reconsider(): void {
     this.kick();
   }
 
@@ -200,11 +214,11 @@ export class Elector {
    * beforeRelease, then release the Lease reserved for `target`, which takes it
    * at once while the others wait the record's duration. We stay a candidate.
    */
-  async handOff(target: string, beforeRelease?: () => Promise<void>): Promise<boolean> {
+  async handOff(target: string, beforeRelease?: () => Promise<void>, why?: string): Promise<boolean> {
     if (!this.isLeader()) return false;
     this.handingOff = true;
     try {
-      this.updateLeadership(`handing over to ${target}`);
+      this.updateLeadership(`handing over to ${target}${why ? `: ${why}` : ''}`);
       const deadline = this.clock.now() + this.opts.timings.renewDeadlineMs;
       while (this.busy && this.clock.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       await beforeRelease?.();
@@ -300,6 +314,10 @@ export class Elector {
           this.scheduleWake(action.untilMonotonic);
           return;
         }
+        if (this.deferAcquire(action)) {
+          this.scheduleWake(this.clock.now() + this.opts.timings.retryPeriodMs);
+          return;
+        }
         await this.execute(action);
         this.updateLeadership('lease lost');
       }
@@ -310,6 +328,26 @@ export class Elector {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** True while `contend` defers this acquire (at most a lease duration; see the option). */
+  private deferAcquire(action: Exclude<Action, { kind: 'wait' }>): boolean {
+    if (action.kind !== 'acquire' && action.kind !== 'create') {
+      this.deferredSince = undefined;
+      return false;
+    }
+    if (!this.opts.contend || this.opts.contend()) {
+      this.deferredSince = undefined;
+      return false;
+    }
+    const now = this.clock.now();
+    if (this.deferredSince === undefined) {
+      this.deferredSince = now;
+      this.opts.log.info('not contending for the lease while the app is not ready');
+    }
+    if (now - this.deferredSince < this.opts.timings.leaseDurationMs) return true;
+    this.opts.log.info('contending although the app is not ready: no healthy pod took the lease');
+    return false;
   }
 
   private scheduleWake(at: number): void {

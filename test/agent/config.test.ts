@@ -22,6 +22,7 @@ describe('agent configuration from the environment', () => {
       timings: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
       routing: 'readiness-gate',
       onDeletion: 'release',
+      appUnreadyGraceMs: 10_000,
       port: 4040,
       bindAddress: '0.0.0.0',
     });
@@ -63,6 +64,7 @@ describe('agent configuration from the environment', () => {
     [{ RETRY_PERIOD: '9s' }, /1\.2 × retryPeriodMs/],
     [{ ROUTING: 'dns' }, /ROUTING="dns" must be readiness-gate or label/],
     [{ ON_DELETION: 'later' }, /ON_DELETION="later" must be release or hold/],
+    [{ APP_UNREADY_GRACE: '-1s' }, /APP_UNREADY_GRACE="-1s" must be a Go duration from 0s/],
     [{ AGENT_PORT: '70000' }, /AGENT_PORT="70000"/],
     [{ LEASE_NAME: 'Not_Valid' }, /LEASE_NAME="Not_Valid" must be a DNS-1123 subdomain/],
   ])('rejects %o', (env, message) => {

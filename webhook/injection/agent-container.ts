@@ -39,6 +39,7 @@ export function agentContainer(
       { name: 'RETRY_PERIOD', value: cfg.retryPeriod },
       { name: 'ROUTING', value: cfg.routing },
       { name: 'ON_DELETION', value: cfg.onDeletion },
+      { name: 'APP_UNREADY_GRACE', value: cfg.appUnreadyGrace },
       { name: 'AGENT_PORT', value: String(cfg.port) },
       // The pod's revision, for the rollout hand-off: a Deployment's ReplicaSet labels its pods
       // with pod-template-hash, a StatefulSet with controller-revision-hash (empty when absent).

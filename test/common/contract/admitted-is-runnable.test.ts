@@ -66,6 +66,10 @@ const others = fc.record(
   {
     [ANNOTATION.routing]: fc.constantFrom('readiness-gate', 'label', 'readiness-gate', 'label', 'dns', ''),
     [ANNOTATION.onDeletion]: fc.constantFrom('release', 'hold', 'release', 'hold', 'never', ''),
+    [ANNOTATION.appUnreadyGrace]: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('10s', '0s', '3s', '500ms') },
+      goDuration,
+    ),
     [ANNOTATION.agentPort]: fc.oneof(
       { weight: 4, arbitrary: fc.integer({ min: 1024, max: 65_535 }).map(String) },
       fc.integer({ min: -1, max: 70_000 }).map(String),
@@ -106,6 +110,7 @@ function envOfAnnotations(a: Record<string, string>): Record<string, string> {
     [ANNOTATION.retryPeriod, 'RETRY_PERIOD'],
     [ANNOTATION.routing, 'ROUTING'],
     [ANNOTATION.onDeletion, 'ON_DELETION'],
+    [ANNOTATION.appUnreadyGrace, 'APP_UNREADY_GRACE'],
     [ANNOTATION.agentPort, 'AGENT_PORT'],
   ];
   for (const [key, name] of map) if (a[key] !== undefined) env[name] = a[key];
@@ -147,7 +152,12 @@ describe('what the webhook admits, the agent runs (property, fast-check)', () =>
           renewDeadlineMs: c.renewDeadlineMs,
           retryPeriodMs: c.retryPeriodMs,
         });
-        expect(loaded).toMatchObject({ routing: c.routing, onDeletion: c.onDeletion, port: c.port });
+        expect(loaded).toMatchObject({
+          routing: c.routing,
+          onDeletion: c.onDeletion,
+          appUnreadyGraceMs: c.appUnreadyGraceMs,
+          port: c.port,
+        });
       }),
       { numRuns: RUNS },
     );

@@ -271,6 +271,58 @@ describe('Elector', () => {
     expect(e.isLeader()).toBe(false);
   });
 
+  // Issue 13, item 2 (health-aware election): a follower whose app is not ready lets others
+  // take a free Lease first, for at most a lease duration; renewals are never deferred.
+  it('defers an acquire while contend() says no, for at most a lease duration', async () => {
+    const store = new FakeLeases();
+    let healthy = false;
+    const e = new Elector({
+      identity: 'me',
+      timings,
+      leases: store.client(),
+      log: silentLogger(),
+      clock,
+      contend: () => healthy,
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.calls).toEqual(['get']); // absent: would create, but defers
+    await vi.advanceTimersByTimeAsync(timings.leaseDurationMs - 100);
+    expect(store.calls.filter((c) => c !== 'get')).toEqual([]);
+    expect(e.isLeader()).toBe(false);
+    // A lease duration of deferring: it contends anyway (an app whose readiness needs leading).
+    await vi.advanceTimersByTimeAsync(timings.retryPeriodMs + 100);
+    expect(store.calls).toContain('create');
+    expect(e.isLeader()).toBe(true);
+    // As the leader it renews whatever contend() says.
+    store.calls = [];
+    await vi.advanceTimersByTimeAsync(3 * timings.retryPeriodMs);
+    expect(store.calls).toEqual(['update', 'update', 'update']);
+    healthy = true;
+    await e.stop({ release: false });
+  });
+
+  it('contends at once when contend() turns true (reconsider)', async () => {
+    const store = new FakeLeases();
+    let healthy = false;
+    const e = new Elector({
+      identity: 'me',
+      timings,
+      leases: store.client(),
+      log: silentLogger(),
+      clock,
+      contend: () => healthy,
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(e.isLeader()).toBe(false);
+    healthy = true;
+    e.reconsider();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(e.isLeader()).toBe(true);
+    await e.stop({ release: false });
+  });
+
   // Issue 12, item 2: SIGTERM while an acquire is in flight. stop() decided whether to
   // release from the state BEFORE the acquire landed ("not the holder"), so the acquire then
   // took the Lease and nobody led for a lease duration.

@@ -26,6 +26,8 @@ import {
 import { e2eClient, e2eCluster, expectOneServerAtATime } from './e2e.ts';
 
 const GRACE_S = 10;
+/** Health-aware election: how long the leader's app may be unready before it hands over (short here). */
+const APP_UNREADY_GRACE_MS = 3_000;
 const AGENT = 'leader-election-agent';
 /** Frozen or cut off for longer than the lease (6 s), so that another pod may take over. */
 const FAULT_MS = 9_000;
@@ -126,6 +128,7 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       group = new ElectedGroup(e2eCluster(), `e2e-faults-${routing === 'label' ? 'label' : 'gate'}`, {
         routing,
         graceSeconds: GRACE_S,
+        annotations: { 'leader-election/app-unready-grace': `${APP_UNREADY_GRACE_MS / 1000}s` },
       });
       await group.create();
     });
@@ -202,6 +205,42 @@ for (const routing of ['readiness-gate', 'label'] as const) {
               `no pod answered for ${longestGap(got)} ms at most; Lease holder now ${await group.holder()}`,
           );
         },
+      );
+    });
+
+    // Issue 13, item 2. Before: the leader kept the Lease while its app failed its readiness, and
+    // the Service had no ready endpoint for as long as that lasted (for ever here).
+    it("the leader's app fails its readiness: after the grace, a follower whose app is ready leads and serves", async () => {
+      let t0 = 0;
+      let old = '';
+      await explained(
+        group,
+        () => t0,
+        async () => {
+          old = await stableLeader();
+          t0 = Date.now();
+          await client.request('POST', `${group.api}/pods/${old}:8080/proxy/fail-readiness`);
+          const next = await group.nextAnswerer(t0, old, APP_UNREADY_GRACE_MS + RECOVERY_BOUND_MS);
+          await sleep(2_000);
+          const got = await seenFrom(group, t0);
+          expectOneServerAtATime(group, got, t0);
+          const first = got.find((a) => a.pod === next)!.t - t0;
+          expect(first, 'the grace, then a hand-over').toBeGreaterThan(APP_UNREADY_GRACE_MS);
+          expect(first).toBeLessThan(APP_UNREADY_GRACE_MS + LEAVE_BOUND_MS);
+          expect(await group.holder()).toBe(next);
+          const events = await client.get<Raw>(`${group.api}/events`, {
+            query: { fieldSelector: `involvedObject.name=${old},reason=HandedOver` },
+          });
+          expect(events.items.map((e: Raw) => e.message).join('\n')).toMatch(/app has not been ready/);
+          console.log(
+            `[kind] ${routing}: app of leader ${old} failing readiness: ${next} answered after ${first} ms ` +
+              `(grace ${APP_UNREADY_GRACE_MS} ms); no pod answered for ${longestGap(got)} ms at most`,
+          );
+        },
+      ).finally(() =>
+        old
+          ? client.request('POST', `${group.api}/pods/${old}:8080/proxy/recover`).catch(() => undefined)
+          : undefined,
       );
     });
 

@@ -160,6 +160,8 @@ export function okConfig() {
     retryPeriodMs: 2_000,
     routing: 'readiness-gate' as const,
     onDeletion: 'release' as const,
+    appUnreadyGrace: '10s',
+    appUnreadyGraceMs: 10_000,
     agentMode: 'sidecar' as const,
     resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } },
     port: 4040,

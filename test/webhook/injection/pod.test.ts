@@ -78,6 +78,7 @@ describe('injectPod: the patch on the raw pod', () => {
         { name: 'RETRY_PERIOD', value: '2s' },
         { name: 'ROUTING', value: 'readiness-gate' },
         { name: 'ON_DELETION', value: 'release' },
+        { name: 'APP_UNREADY_GRACE', value: '10s' },
         { name: 'AGENT_PORT', value: '4040' },
         {
           name: 'POD_TEMPLATE_HASH',
