@@ -102,6 +102,18 @@ function elector(store: FakeLeases, identity = 'me', events: string[] = []): Ele
   });
 }
 
+/** An elector that asks `contend` before each acquire (health-aware election). */
+function contending(store: FakeLeases, contend: () => boolean): Elector {
+  return new Elector({
+    identity: 'me',
+    timings,
+    leases: store.client(),
+    log: silentLogger(),
+    clock,
+    contend,
+  });
+}
+
 describe('Elector', () => {
   beforeEach(() => {
     vi.useFakeTimers({ now: new Date('2026-11-22T00:00:00Z') });
@@ -276,14 +288,7 @@ describe('Elector', () => {
   it('defers an acquire while contend() says no, for at most a lease duration', async () => {
     const store = new FakeLeases();
     let healthy = false;
-    const e = new Elector({
-      identity: 'me',
-      timings,
-      leases: store.client(),
-      log: silentLogger(),
-      clock,
-      contend: () => healthy,
-    });
+    const e = contending(store, () => healthy);
     e.start();
     await vi.advanceTimersByTimeAsync(1);
     expect(store.calls).toEqual(['get']); // absent: would create, but defers
@@ -305,14 +310,7 @@ describe('Elector', () => {
   it('contends at once when contend() turns true (reconsider)', async () => {
     const store = new FakeLeases();
     let healthy = false;
-    const e = new Elector({
-      identity: 'me',
-      timings,
-      leases: store.client(),
-      log: silentLogger(),
-      clock,
-      contend: () => healthy,
-    });
+    const e = contending(store, () => healthy);
     e.start();
     await vi.advanceTimersByTimeAsync(1);
     expect(e.isLeader()).toBe(false);
