@@ -1,5 +1,6 @@
 // The agent: one elector for the group's Lease, the readiness writer for its
 // own pod, the fencing probe, Events, metrics and the HTTP endpoints.
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AgentConfig } from './config.ts';
 import { createAgentServer, type AgentView, type LeaderSnapshot } from './server.ts';
@@ -128,6 +129,9 @@ export class Agent {
     this.elector = new Elector({
       identity: config.identity,
       timings: config.timings,
+      // This pod and this process (election.ts isOwnRecord): a restarted agent of this pod
+      // takes its own record back at once; another pod of the same name waits for it to expire.
+      instance: config.podUID ? `${config.podUID}/${randomUUID().slice(0, 8)}` : undefined,
       leases,
       log,
       clock: this.clock,

@@ -64,3 +64,13 @@ export type PullPolicy = (typeof PULL_POLICIES)[number];
  * reserved for the named pod for the record's duration. client-go electors ignore it.
  */
 export const PREFERRED_HOLDER_ANNOTATION = 'leader-election/preferred-holder';
+
+/**
+ * Lease annotation written with every record an agent writes: `<pod UID>/<process token>`, the
+ * instance that holds the Lease under the holder identity (the pod name). Two pods can share a
+ * name (a StatefulSet pod recreated while the old one still runs after a forced deletion, a
+ * `kubectl debug --copy-to` copy), and client-go's rule "a record naming me is mine" would make
+ * both leaders; with this, only a restart of the same pod's agent takes its own record back at
+ * once. client-go electors ignore it.
+ */
+export const HOLDER_INSTANCE_ANNOTATION = 'leader-election/holder-instance';

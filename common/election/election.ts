@@ -36,6 +36,12 @@ export interface LeaseRecord {
    * long; client-go electors ignore it, which is safe (they just take it).
    */
   preferredHolder?: string;
+  /**
+   * Who wrote this holder's record: `<pod UID>/<process token>` (annotation
+   * leader-election/holder-instance, contract/keys.ts). Absent when written by client-go or
+   * by an elector without an instance.
+   */
+  holderInstance?: string;
 }
 
 export interface Timings {
@@ -53,6 +59,11 @@ export interface Observed {
 
 export interface ElectionState {
   readonly identity: string;
+  /**
+   * This process's instance (`<pod UID>/<token>`), written with each record; undefined: the
+   * client-go rule (every record naming our identity is ours).
+   */
+  readonly instance?: string | undefined;
   readonly timings: Timings;
   /** undefined: unknown, read it. 'absent': the Lease does not exist (404). */
   readonly observed: Observed | 'absent' | undefined;
@@ -104,11 +115,27 @@ export function validateTimings(t: Timings): string | undefined {
 }
 
 /** Throws on invalid timings: a misconfigured elector must not start. */
-export function initialState(identity: string, timings: Timings): ElectionState {
+export function initialState(identity: string, timings: Timings, instance?: string): ElectionState {
   if (identity === '') throw new Error('identity must not be empty (an empty holderIdentity means released)');
   const err = validateTimings(timings);
   if (err !== undefined) throw new Error(err);
-  return { identity, timings: { ...timings }, observed: undefined };
+  return { identity, timings: { ...timings }, observed: undefined, ...(instance ? { instance } : {}) };
+}
+
+/** The pod part of an instance (`<pod UID>/<token>`). */
+const podOf = (instance: string | undefined) => instance?.split('/')[0] || undefined;
+
+/**
+ * A record naming our identity that we may treat as ours: written by this process, or by an
+ * earlier run of this same pod's agent (its process is gone: the container restarted). A
+ * record naming our identity from another pod of the same name, or with no instance (client-go,
+ * an older agent), is someone else's: it expires like any other holder's. Without an instance
+ * of our own, client-go's rule: every record naming us is ours.
+ */
+export function isOwnRecord(state: ElectionState, record: LeaseRecord): boolean {
+  if (record.holderIdentity !== state.identity) return false;
+  if (state.instance === undefined) return true;
+  return record.holderInstance === state.instance || podOf(record.holderInstance) === podOf(state.instance);
 }
 
 /** metav1.MicroTime as the API server writes it: UTC, exactly 6 fractional digits. */
@@ -125,7 +152,8 @@ export function sameRecord(a: LeaseRecord, b: LeaseRecord): boolean {
     (a.acquireTime ?? '') === (b.acquireTime ?? '') &&
     (a.renewTime ?? '') === (b.renewTime ?? '') &&
     a.leaseTransitions === b.leaseTransitions &&
-    (a.preferredHolder ?? '') === (b.preferredHolder ?? '')
+    (a.preferredHolder ?? '') === (b.preferredHolder ?? '') &&
+    (a.holderInstance ?? '') === (b.holderInstance ?? '')
   );
 }
 
@@ -142,7 +170,8 @@ export function sameTerm(a: LeaseRecord, b: LeaseRecord): boolean {
     a.holderIdentity !== '' &&
     (a.acquireTime ?? '') === (b.acquireTime ?? '') &&
     a.leaseTransitions === b.leaseTransitions &&
-    (a.preferredHolder ?? '') === (b.preferredHolder ?? '')
+    (a.preferredHolder ?? '') === (b.preferredHolder ?? '') &&
+    (a.holderInstance ?? '') === (b.holderInstance ?? '')
   );
 }
 
@@ -180,8 +209,9 @@ export function observe(
     // The newest resourceVersion is kept even when the content did not change
     // (e.g. a label edit): the next write must carry it.
     observed: { record: { ...observation.record }, resourceVersion: observation.resourceVersion, observedAt },
-    // Someone else's record: whatever we sent before no longer makes us leader.
-    lastRenewSentAt: observation.record.holderIdentity === state.identity ? state.lastRenewSentAt : undefined,
+    // Someone else's record (another pod of our name included): whatever we sent before no
+    // longer makes us leader.
+    lastRenewSentAt: isOwnRecord(state, observation.record) ? state.lastRenewSentAt : undefined,
   };
 }
 
@@ -211,6 +241,7 @@ export function nextAction(state: ElectionState, now: number, wallNow: Date): Ac
       acquireTime: stamp,
       renewTime: stamp,
       leaseTransitions,
+      ...(state.instance ? { holderInstance: state.instance } : {}),
     };
   };
 
@@ -219,8 +250,8 @@ export function nextAction(state: ElectionState, now: number, wallNow: Date): Ac
   }
 
   const { record, resourceVersion, observedAt } = obs;
-  if (record.holderIdentity === identity) {
-    // Ours (this run, or a previous run with the same identity): renew, keeping
+  if (isOwnRecord(state, record)) {
+    // Ours (this run, or a previous run of this pod's agent): renew, keeping
     // acquireTime (as is) and leaseTransitions. Past the renew deadline too: the
     // resourceVersion makes it fail (409) if anyone acquired in between.
     if (now < writeAt) return { kind: 'wait', untilMonotonic: writeAt };
@@ -298,7 +329,7 @@ export function onReadFailed(state: ElectionState, sentAt: number): ElectionStat
 }
 
 function holdsRecord(state: ElectionState): boolean {
-  return typeof state.observed === 'object' && state.observed.record.holderIdentity === state.identity;
+  return typeof state.observed === 'object' && isOwnRecord(state, state.observed.record);
 }
 
 /**

@@ -57,6 +57,8 @@ export interface ElectorOptions {
   watch?: boolean;
   /** An event-loop gap longer than this is a stall (default 1 s). */
   stallThresholdMs?: number;
+  /** This process's instance, `<pod UID>/<token>` (election.ts isOwnRecord); none: client-go's rule. */
+  instance?: string;
   /**
    * Whether to take a free Lease now (health-aware election: a follower whose app is not
    * ready says no). A refused acquire is deferred, re-asked every retry period, and made
@@ -112,7 +114,7 @@ export class Elector {
   constructor(opts: ElectorOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
-    this.state = initialState(opts.identity, opts.timings);
+    this.state = initialState(opts.identity, opts.timings, opts.instance);
   }
 
   get identity(): string {

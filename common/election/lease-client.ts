@@ -3,7 +3,7 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../kube/kube-client.ts';
 import { listWatch } from '../kube/list-watch.ts';
-import { PREFERRED_HOLDER_ANNOTATION } from '../contract/keys.ts';
+import { HOLDER_INSTANCE_ANNOTATION, PREFERRED_HOLDER_ANNOTATION } from '../contract/keys.ts';
 import type { LeaseRecord } from './election.ts';
 
 export type Lease = V1Lease;
@@ -20,6 +20,7 @@ export function recordOf(lease: Lease): LeaseRecord {
   const micro = (v: unknown): string | undefined =>
     v === undefined || v === null ? undefined : typeof v === 'string' ? v : (v as Date).toISOString();
   const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];
+  const instance = lease.metadata?.annotations?.[HOLDER_INSTANCE_ANNOTATION];
   return {
     holderIdentity: s.holderIdentity ?? '',
     leaseDurationSeconds: s.leaseDurationSeconds ?? 0,
@@ -28,6 +29,8 @@ export function recordOf(lease: Lease): LeaseRecord {
     leaseTransitions: s.leaseTransitions ?? 0,
     // Meaningful only on a released Lease; a holder's renew clears it.
     ...(preferred && !s.holderIdentity ? { preferredHolder: preferred } : {}),
+    // Meaningful only with a holder (see isOwnRecord in election.ts).
+    ...(instance && s.holderIdentity ? { holderInstance: instance } : {}),
   };
 }
 
@@ -69,7 +72,13 @@ export class LeaseClient {
     const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { name: this.name, namespace: this.namespace },
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        ...(record.holderInstance
+          ? { annotations: { [HOLDER_INSTANCE_ANNOTATION]: record.holderInstance } }
+          : {}),
+      },
       spec: specOf(record),
     };
     return observed(await this.client.request<Lease>('POST', this.path, { body, timeoutMs: this.timeoutMs }));
@@ -80,6 +89,8 @@ export class LeaseClient {
     const annotations = { ...cached.metadata?.annotations };
     if (record.preferredHolder) annotations[PREFERRED_HOLDER_ANNOTATION] = record.preferredHolder;
     else delete annotations[PREFERRED_HOLDER_ANNOTATION];
+    if (record.holderInstance) annotations[HOLDER_INSTANCE_ANNOTATION] = record.holderInstance;
+    else delete annotations[HOLDER_INSTANCE_ANNOTATION];
     const body: Lease = {
       ...cached,
       metadata: { ...cached.metadata, resourceVersion, annotations },

@@ -285,6 +285,53 @@ describe('following', () => {
   });
 });
 
+// Issue 13, item 4: a restarted agent, and another pod of the same name. client-go takes any
+// record naming its identity as its own; two pods may share a name (a StatefulSet pod recreated
+// while the old one still runs after a forced deletion, a kubectl debug copy), and would then both
+// lead. The record carries the writer's instance, `<pod UID>/<process token>`.
+describe('records naming our identity, by instance', () => {
+  const mine = (holderInstance?: string): LeaseRecord =>
+    other({ holderIdentity: 'me', ...(holderInstance ? { holderInstance } : {}) });
+  const fresh = (record: LeaseRecord) =>
+    observe(initialState('me', T, 'pod-1/new'), { record, resourceVersion: '5' }, 1_000);
+
+  it('takes back at once a record of an earlier run of this pod (its process is gone)', () => {
+    const a = expectKind(nextAction(fresh(mine('pod-1/old')), 1_000, WALL), 'renew');
+    expect(a.record).toMatchObject({
+      holderIdentity: 'me',
+      holderInstance: 'pod-1/new',
+      leaseTransitions: 4,
+    });
+  });
+
+  it("waits a full lease duration for another pod's record of our name, then takes it over", () => {
+    for (const s of [fresh(mine('pod-2/x')), fresh(mine(undefined))]) {
+      expect(nextAction(s, 1_000, WALL)).toEqual({ kind: 'wait', untilMonotonic: 16_000 });
+      expect(isLeader(s, 1_000)).toBe(false);
+      expect(releaseRecord(s, WALL)).toBeUndefined(); // not ours to release either
+      const a = expectKind(nextAction(s, 16_000, WALL), 'acquire');
+      expect(a.record).toMatchObject({
+        holderIdentity: 'me',
+        holderInstance: 'pod-1/new',
+        leaseTransitions: 5,
+      });
+    }
+  });
+
+  it('stops leading when another pod of our name writes the Lease', () => {
+    let s = observe(initialState('me', T, 'pod-1/a'), 'absent', 0);
+    s = succeed(s, nextAction(s, 0, WALL), 0, '10');
+    expect(isLeader(s, 100)).toBe(true);
+    s = observe(s, { record: mine('pod-2/b'), resourceVersion: '11' }, 200);
+    expect(isLeader(s, 200)).toBe(false);
+  });
+
+  it("without an instance of its own, client-go's rule: every record naming us is ours", () => {
+    const s = observe(initialState('me', T), { record: mine('pod-2/x'), resourceVersion: '5' }, 1_000);
+    expect(nextAction(s, 1_000, WALL).kind).toBe('renew');
+  });
+});
+
 describe('leading', () => {
   it('renews every retry period after the last renew started, keeping acquireTime and transitions', () => {
     // We held it before (e.g. acquired as transition 4) with another duration.

@@ -9,7 +9,7 @@ import {
   type Lease,
   type ObservedLease,
 } from '../../../common/election/lease-client.ts';
-import { PREFERRED_HOLDER_ANNOTATION } from '../../../common/contract/keys.ts';
+import { HOLDER_INSTANCE_ANNOTATION, PREFERRED_HOLDER_ANNOTATION } from '../../../common/contract/keys.ts';
 import { ApiError, KubeClient, TransportError } from '../../../common/kube/kube-client.ts';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/team-a/leases';
@@ -158,6 +158,16 @@ describe('recordOf', () => {
   });
 });
 
+describe('recordOf: the holder-instance annotation', () => {
+  it('reads it on a held Lease only', () => {
+    const annotations = { [HOLDER_INSTANCE_ANNOTATION]: 'uid-1/abc' };
+    expect(recordOf(lease('1', held, annotations))).toHaveProperty('holderInstance', 'uid-1/abc');
+    expect(recordOf(lease('1', { ...held, holderIdentity: '' }, annotations))).not.toHaveProperty(
+      'holderInstance',
+    );
+  });
+});
+
 describe('LeaseClient', () => {
   const leases = (timeoutMs = 2_000) => new LeaseClient(kube, 'team-a', 'my-lease', timeoutMs);
 
@@ -298,6 +308,22 @@ describe('LeaseClient', () => {
       renewTime: '2026-11-22T01:02:05.000000Z',
       leaseTransitions: 3,
     };
+
+    it('writes the holder instance with the record, and removes it with a release', async () => {
+      handler = (s, res) => {
+        const body = s.body as Lease;
+        reply(res, 200, { ...body, metadata: { ...body.metadata, resourceVersion: '43' } });
+      };
+      const out = await leases().update({ ...renew, holderInstance: 'uid-1/abc' }, cached, '42');
+      expect((seen[0]!.body as Lease).metadata?.annotations).toEqual({
+        'example.com/note': 'keep',
+        [HOLDER_INSTANCE_ANNOTATION]: 'uid-1/abc',
+      });
+      expect(out.record.holderInstance).toBe('uid-1/abc');
+      const released = { ...renew, holderIdentity: '', leaseDurationSeconds: 1 };
+      await leases().update(released, out.lease, '43');
+      expect((seen[1]!.body as Lease).metadata?.annotations).toEqual({ 'example.com/note': 'keep' });
+    });
 
     it('PUTs the cached object with the new record, the given resourceVersion, and the stale preference removed', async () => {
       handler = (s, res) => {
