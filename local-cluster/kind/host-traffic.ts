@@ -34,12 +34,17 @@ export class HostTraffic {
 
   private once(): void {
     const t = Date.now();
-    const req = request({ host: this.clusterIP, port: 80, path: '/', timeout: this.timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => this.answers.push({ t, pod: body.trim() }));
-    });
+    // A new connection per request (agent: false), like the in-cluster client: kube-proxy picks an
+    // endpoint per connection, and no kept-alive socket outlives stop().
+    const req = request(
+      { host: this.clusterIP, port: 80, path: '/', agent: false, timeout: this.timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => this.answers.push({ t, pod: body.trim() }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => this.answers.push({ t, err: err.message }));
     req.end();
