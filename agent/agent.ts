@@ -26,6 +26,12 @@ export interface AgentOptions {
   clock?: Clock;
 }
 
+/**
+ * How long a hand-off waits for its pod to show Ready=False before it releases: the kubelet
+ * marks it unready on the gate's change or on the agent's failing probe (period 1 s).
+ */
+const HANDOFF_UNREADY_BOUND_MS = 3_000;
+
 /** The bounded reason label of leader_election_leadership_lost_total. */
 function lostReason(reason: string): string {
   if (reason.startsWith('handing over'))
@@ -189,7 +195,7 @@ export class Agent {
     this.handingOff = true;
     try {
       this.log.info({ target, why }, 'handing the lease over');
-      const done = await this.elector.handOff(target, () => this.writeFalseBounded(), why);
+      const done = await this.elector.handOff(target, () => this.stopShowingLeader(), why);
       if (done)
         this.event(
           'HandedOver',
@@ -253,6 +259,21 @@ export class Agent {
     // The elector's stop never rejects; agent.stop() (SIGTERM) waits for this same stop.
     void this.elector.stop({ release: true, beforeRelease: () => this.writeFalseBounded(), reason: why });
     this.publish();
+  }
+
+  /**
+   * Before a hand-off's release: gate False, then, in readiness-gate routing, until the pod is
+   * seen not Ready (bounded: lease expiry stays the fallback). Two kubelets update two pods'
+   * Ready independently: releasing on the gate write's answer alone let the target turn Ready
+   * through its kubelet while this pod's kubelet still showed this one Ready (issue 12, item 4).
+   */
+  private async stopShowingLeader(): Promise<void> {
+    await this.writeFalseBounded();
+    if (this.config.routing !== 'readiness-gate') return;
+    // Within the hand-off's budget: the release must still go out before the renew deadline.
+    const boundMs = Math.min(HANDOFF_UNREADY_BOUND_MS, this.config.timings.renewDeadlineMs / 2);
+    const seen = await this.ownPod.whenNotReady(boundMs);
+    if (!seen) this.log.warn({ boundMs }, 'pod still shown Ready; releasing anyway');
   }
 
   /** Bounded: a partitioned pod must still hand over or exit in time. */

@@ -23,6 +23,11 @@ export function podDeletion(pod: V1Pod | undefined, uid: string | undefined): st
   return undefined;
 }
 
+/** The pod's Ready condition is True. */
+export function podReady(pod: V1Pod | undefined): boolean {
+  return pod?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+}
+
 export interface OwnPodWatcherOptions {
   client: KubeClient;
   namespace: string;
@@ -41,38 +46,45 @@ export class OwnPodWatcher {
   private abort: AbortController | undefined;
   private told = false;
   private missingLogged = false;
+  private ready: boolean | undefined;
+  private readonly unreadyWaiters = new Set<() => void>();
+  private present = false;
 
   constructor(opts: OwnPodWatcherOptions) {
     this.opts = opts;
   }
 
+  /** A version of the pod (undefined: gone), as the watch delivers it; tests feed it directly. */
+  see(pod: V1Pod | undefined): void {
+    // Absent before it was ever seen: not ours to judge (an agent run outside its pod, or
+    // a name the API server does not know); say so once and act on nothing.
+    if (!pod && !this.present) {
+      if (!this.missingLogged)
+        this.opts.log.warn({ pod: this.opts.podName }, 'own pod not found; release on deletion is off');
+      this.missingLogged = true;
+      return;
+    }
+    this.present = true;
+    this.ready = pod ? podReady(pod) : false;
+    if (!this.ready) for (const w of [...this.unreadyWaiters]) w();
+    if (pod) this.opts.onPod?.(pod);
+    const why = podDeletion(pod, this.opts.podUID);
+    if (!why || this.told) return;
+    this.told = true;
+    this.opts.onDeletion(why);
+  }
+
   start(): void {
     if (this.abort) return;
     this.abort = new AbortController();
-    const { client, namespace, podName, podUID, log } = this.opts;
-    let present = false;
-    const seen = (pod: V1Pod | undefined) => {
-      // Absent before it was ever seen: not ours to judge (an agent run outside its pod, or
-      // a name the API server does not know); say so once and act on nothing.
-      if (!pod && !present) {
-        if (!this.missingLogged) log.warn({ pod: podName }, 'own pod not found; release on deletion is off');
-        this.missingLogged = true;
-        return;
-      }
-      present = true;
-      if (pod) this.opts.onPod?.(pod);
-      const why = podDeletion(pod, podUID);
-      if (!why || this.told) return;
-      this.told = true;
-      this.opts.onDeletion(why);
-    };
+    const { client, namespace, podName, log } = this.opts;
     // Runs until stop() aborts it; listWatch never rejects (errors go to onError and are retried).
     void listWatch<V1Pod>(
       client,
       `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
       {
-        onList: (items) => seen(items[0]),
-        onEvent: (type, pod) => seen(type === 'DELETED' ? undefined : pod),
+        onList: (items) => this.see(items[0]),
+        onEvent: (type, pod) => this.see(type === 'DELETED' ? undefined : pod),
         onError: (err) => log.debug({ err: (err as Error).message }, 'own pod watch error; retrying'),
       },
       this.abort.signal,
@@ -83,5 +95,26 @@ export class OwnPodWatcher {
   stop(): void {
     this.abort?.abort();
     this.abort = undefined;
+    for (const w of [...this.unreadyWaiters]) w();
+  }
+
+  /**
+   * Resolves once the pod is seen not Ready (at once if it is not, or was never seen), or after
+   * `boundMs`, whichever comes first; true when it was seen not Ready. The hand-off waits for
+   * this before it releases: the new leader's kubelet must not make it Ready while this pod's
+   * kubelet still shows this one Ready.
+   */
+  whenNotReady(boundMs: number): Promise<boolean> {
+    if (this.ready !== true) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (seen: boolean) => {
+        clearTimeout(timer);
+        this.unreadyWaiters.delete(onUnready);
+        resolve(seen);
+      };
+      const onUnready = () => done(true);
+      const timer = setTimeout(() => done(false), boundMs);
+      this.unreadyWaiters.add(onUnready);
+    });
   }
 }
