@@ -64,6 +64,12 @@ export type PullPolicy = (typeof PULL_POLICIES)[number];
  * reserved for the named pod for the record's duration. client-go electors ignore it.
  */
 export const PREFERRED_HOLDER_ANNOTATION = 'leader-election/preferred-holder';
+/**
+ * Written with it: the renewTime of the release that made the reservation. A reservation counts
+ * only on that very release: a client-go peer that later takes and releases the Lease leaves
+ * the annotations behind (it writes the spec only), and must not make agents wait.
+ */
+export const PREFERRED_HOLDER_RELEASE_ANNOTATION = 'leader-election/preferred-holder-release';
 
 /**
  * Lease annotation written with every record an agent writes: `<pod UID>/<process token>`, the

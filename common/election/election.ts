@@ -181,7 +181,7 @@ export function sameTerm(a: LeaseRecord, b: LeaseRecord): boolean {
  * replaced (typically our own previous renew). Taking it would resurrect a stale
  * resourceVersion (next write: 409) and reset observedAt.
  */
-function isOlder(rv: string, than: string): boolean {
+export function isOlder(rv: string, than: string): boolean {
   if (!/^\d+$/.test(rv) || !/^\d+$/.test(than)) return false;
   return BigInt(rv) < BigInt(than);
 }

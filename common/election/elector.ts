@@ -17,6 +17,7 @@
 import {
   initialState,
   isLeader,
+  isOlder,
   leaderIdentity,
   leaseValidUntil,
   nextAction,
@@ -269,10 +270,22 @@ export class Elector {
 
   private onObserved(obs: ObservedLease | 'absent'): void {
     if (this.stopped) return;
-    if (obs !== 'absent') this.cached = obs;
+    this.remember(obs);
     this.state = observe(this.state, obs, this.clock.now());
     this.updateLeadership('lease changed');
     this.kick();
+  }
+
+  /**
+   * Keeps the newest Lease object: writes are made from it, with its labels, annotations and
+   * managedFields. A late watch event (an older resourceVersion) must not replace it: the next
+   * write would carry the newer resourceVersion with the older metadata, undoing a change
+   * made in between (issue 12, item 9).
+   */
+  private remember(obs: ObservedLease | 'absent'): void {
+    if (obs === 'absent') return;
+    if (this.cached && isOlder(obs.resourceVersion, this.cached.resourceVersion)) return;
+    this.cached = obs;
   }
 
   private checkStall(): void {
@@ -367,7 +380,7 @@ export class Elector {
       if (action.kind === 'get') {
         const obs = await leases.get();
         this.report(verb, sentAt);
-        if (obs !== 'absent') this.cached = obs;
+        this.remember(obs);
         this.state = observe(this.state, obs, this.clock.now());
         return;
       }

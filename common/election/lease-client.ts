@@ -3,7 +3,11 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../kube/kube-client.ts';
 import { listWatch } from '../kube/list-watch.ts';
-import { HOLDER_INSTANCE_ANNOTATION, PREFERRED_HOLDER_ANNOTATION } from '../contract/keys.ts';
+import {
+  HOLDER_INSTANCE_ANNOTATION,
+  PREFERRED_HOLDER_ANNOTATION,
+  PREFERRED_HOLDER_RELEASE_ANNOTATION,
+} from '../contract/keys.ts';
 import type { LeaseRecord } from './election.ts';
 
 export type Lease = V1Lease;
@@ -19,13 +23,19 @@ export function recordOf(lease: Lease): LeaseRecord {
   const s = lease.spec ?? {};
   const micro = (v: unknown): string | undefined =>
     v === undefined || v === null ? undefined : typeof v === 'string' ? v : (v as Date).toISOString();
-  const preferred = lease.metadata?.annotations?.[PREFERRED_HOLDER_ANNOTATION];
-  const instance = lease.metadata?.annotations?.[HOLDER_INSTANCE_ANNOTATION];
+  const annotations = lease.metadata?.annotations ?? {};
+  const renewTime = micro(s.renewTime);
+  // A reservation counts only on the release that made it (the stamp is its renewTime).
+  const preferred =
+    renewTime !== undefined && annotations[PREFERRED_HOLDER_RELEASE_ANNOTATION] === renewTime
+      ? annotations[PREFERRED_HOLDER_ANNOTATION]
+      : undefined;
+  const instance = annotations[HOLDER_INSTANCE_ANNOTATION];
   return {
     holderIdentity: s.holderIdentity ?? '',
     leaseDurationSeconds: s.leaseDurationSeconds ?? 0,
     acquireTime: micro(s.acquireTime),
-    renewTime: micro(s.renewTime),
+    renewTime,
     leaseTransitions: s.leaseTransitions ?? 0,
     // Meaningful only on a released Lease; a holder's renew clears it.
     ...(preferred && !s.holderIdentity ? { preferredHolder: preferred } : {}),
@@ -87,8 +97,13 @@ export class LeaseClient {
   /** One update from the cached object: a 409 means someone else wrote since we read it. */
   async update(record: LeaseRecord, cached: Lease, resourceVersion: string): Promise<ObservedLease> {
     const annotations = { ...cached.metadata?.annotations };
-    if (record.preferredHolder) annotations[PREFERRED_HOLDER_ANNOTATION] = record.preferredHolder;
-    else delete annotations[PREFERRED_HOLDER_ANNOTATION];
+    if (record.preferredHolder && record.renewTime) {
+      annotations[PREFERRED_HOLDER_ANNOTATION] = record.preferredHolder;
+      annotations[PREFERRED_HOLDER_RELEASE_ANNOTATION] = record.renewTime;
+    } else {
+      delete annotations[PREFERRED_HOLDER_ANNOTATION];
+      delete annotations[PREFERRED_HOLDER_RELEASE_ANNOTATION];
+    }
     if (record.holderInstance) annotations[HOLDER_INSTANCE_ANNOTATION] = record.holderInstance;
     else delete annotations[HOLDER_INSTANCE_ANNOTATION];
     const body: Lease = {

@@ -24,6 +24,9 @@ class FakeLeases {
   watchers: ((l: ObservedLease | 'absent') => void)[] = [];
   /** While set, updates wait for it before they are applied (a slow API server). */
   block: Promise<void> | undefined;
+  /** The Lease's labels (metadata a person or a tool may change), and those each update carried. */
+  labels: Record<string, string> = {};
+  sentLabels: Record<string, string>[] = [];
 
   private fail(verb: string, apply?: () => void): Promise<never> | undefined {
     const i = this.failures.findIndex((f) => f.verb === verb);
@@ -38,8 +41,18 @@ class FakeLeases {
   }
 
   private observed(): ObservedLease {
-    const lease: Lease = { metadata: { name: 'l', resourceVersion: String(this.rv) }, spec: {} };
+    const lease: Lease = {
+      metadata: { name: 'l', resourceVersion: String(this.rv), labels: { ...this.labels } },
+      spec: {},
+    };
     return { record: { ...this.record! }, resourceVersion: String(this.rv), lease };
+  }
+
+  /** A person labels the Lease: a new resourceVersion, the same record. */
+  label(key: string, value: string): void {
+    this.labels[key] = value;
+    this.rv++;
+    for (const w of this.watchers) w(this.observed());
   }
 
   /** Someone else writes the Lease (another candidate, or a person). */
@@ -65,8 +78,9 @@ class FakeLeases {
         this.write(record);
         return this.observed();
       },
-      update: async (record: LeaseRecord, _cached: Lease, resourceVersion: string) => {
+      update: async (record: LeaseRecord, cached: Lease, resourceVersion: string) => {
         this.calls.push('update');
+        this.sentLabels.push({ ...cached.metadata?.labels });
         if (this.block) await this.block;
         const f = this.fail('update', () => {
           if (resourceVersion === String(this.rv)) this.write(record);
@@ -317,6 +331,27 @@ describe('Elector', () => {
     healthy = true;
     e.reconsider();
     await vi.advanceTimersByTimeAsync(1);
+    expect(e.isLeader()).toBe(true);
+    await e.stop({ release: false });
+  });
+
+  // Issue 12, item 9: a late watch event (an older resourceVersion) replaced the cached object,
+  // so the next renew carried the newer resourceVersion with older metadata, undoing a label a
+  // person had added in between.
+  it('renews from the newest object it has seen, never from a late event', async () => {
+    const store = new FakeLeases();
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(e.isLeader()).toBe(true);
+    const before = store.client();
+    const lateEvent = await before.get(); // the Lease as it is now
+    store.label('team', 'payments'); // a person labels it: newer resourceVersion
+    await vi.advanceTimersByTimeAsync(1);
+    for (const w of store.watchers) w(lateEvent as ObservedLease); // a late, older event arrives
+    store.sentLabels = [];
+    await vi.advanceTimersByTimeAsync(timings.retryPeriodMs);
+    expect(store.sentLabels).toEqual([{ team: 'payments' }]);
     expect(e.isLeader()).toBe(true);
     await e.stop({ release: false });
   });

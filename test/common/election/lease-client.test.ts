@@ -9,7 +9,11 @@ import {
   type Lease,
   type ObservedLease,
 } from '../../../common/election/lease-client.ts';
-import { HOLDER_INSTANCE_ANNOTATION, PREFERRED_HOLDER_ANNOTATION } from '../../../common/contract/keys.ts';
+import {
+  HOLDER_INSTANCE_ANNOTATION,
+  PREFERRED_HOLDER_ANNOTATION,
+  PREFERRED_HOLDER_RELEASE_ANNOTATION,
+} from '../../../common/contract/keys.ts';
 import { ApiError, KubeClient, TransportError } from '../../../common/kube/kube-client.ts';
 
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/team-a/leases';
@@ -137,9 +141,13 @@ describe('recordOf', () => {
     expect([nulls.acquireTime, nulls.renewTime]).toEqual([undefined, undefined]);
   });
 
-  it('reads the preferred-holder annotation on a released Lease only', () => {
+  it('reads the preferred-holder annotation on the release that wrote it only', () => {
     const released = { ...held, holderIdentity: '' };
-    const annotations = { [PREFERRED_HOLDER_ANNOTATION]: 'pod-b', other: 'x' };
+    const annotations = {
+      [PREFERRED_HOLDER_ANNOTATION]: 'pod-b',
+      [PREFERRED_HOLDER_RELEASE_ANNOTATION]: RENEW,
+      other: 'x',
+    };
     expect(recordOf(lease('1', released, annotations))).toEqual({
       holderIdentity: '',
       leaseDurationSeconds: 15,
@@ -154,7 +162,11 @@ describe('recordOf', () => {
     expect(recordOf(lease('1', released, { [PREFERRED_HOLDER_ANNOTATION]: '' }))).not.toHaveProperty(
       'preferredHolder',
     );
-    expect(recordOf({ metadata: { annotations } })).toHaveProperty('preferredHolder', 'pod-b');
+    // Issue 12, item 9: a client-go peer took the Lease and released it since; it writes the spec
+    // only, so the annotations stayed behind. Another release (another renewTime): no reservation.
+    const laterRelease = { ...released, renewTime: '2026-11-22T01:09:00.000000Z' as unknown as Date };
+    expect(recordOf(lease('2', laterRelease, annotations))).not.toHaveProperty('preferredHolder');
+    expect(recordOf({ metadata: { annotations } })).not.toHaveProperty('preferredHolder');
   });
 });
 
@@ -378,7 +390,10 @@ describe('LeaseClient', () => {
       };
       const out = await leases().update(release, bare, '41');
       const body = seen[0]!.body as Lease;
-      expect(body.metadata?.annotations).toEqual({ [PREFERRED_HOLDER_ANNOTATION]: 'pod-c' });
+      expect(body.metadata?.annotations).toEqual({
+        [PREFERRED_HOLDER_ANNOTATION]: 'pod-c',
+        [PREFERRED_HOLDER_RELEASE_ANNOTATION]: RENEW,
+      });
       expect(body.spec?.holderIdentity).toBe('');
       // Read back through recordOf, the preference survives the round trip.
       expect(out.record).toEqual(release);
