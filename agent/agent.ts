@@ -17,6 +17,7 @@ import type { KubeConnection } from '../common/kube/kubeconfig.ts';
 import { LeaseClient } from '../common/election/lease-client.ts';
 import type { Logger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
+import { registerProcessMetrics } from '../common/process-metrics.ts';
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -56,6 +57,7 @@ export class Agent {
   /** Monotonic time since which the app has been seen not ready. */
   private unreadySince: number | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
+  private readonly stopProcessMetrics: () => void;
   private readonly registry = new Registry();
   private readonly listeners = new Set<(s: LeaderSnapshot) => void>();
   private server: Server | undefined;
@@ -104,7 +106,12 @@ export class Agent {
       onPod: (pod) => this.onOwnPod(appReady(pod, config.agentName)),
     });
 
+    this.stopProcessMetrics = registerProcessMetrics(this.registry);
     const labels = { name: config.leaseName };
+    const slowPath = this.registry.counter(
+      'leader_election_slowpath_total',
+      'Renewals that got a 409 from the cached object and read the Lease before updating (client-go name).',
+    );
     const masterStatus = this.registry.gauge(
       'leader_election_master_status',
       'Whether this agent leads the named Lease (1) or not (0); client-go name.',
@@ -154,6 +161,7 @@ export class Agent {
           if (config.leaseNamespace === config.namespace) this.rollout.start();
           this.checkHealth();
           this.event('BecameLeader', `${config.identity} became leader of Lease ${config.leaseName}`);
+          this.leaseEvent(`${config.identity} became leader`);
           this.publish();
         },
         onStoppedLeading: (reason) => {
@@ -172,6 +180,7 @@ export class Agent {
             'StoppedLeading',
             `${config.identity} stopped leading Lease ${config.leaseName}: ${reason}`,
           );
+          this.leaseEvent(`${config.identity} stopped leading`);
           this.publish();
         },
         onNewLeader: (leader) => {
@@ -179,6 +188,7 @@ export class Agent {
           leaseTransitions.set(labels, this.elector.snapshot().leaseTransitions);
           this.publish();
         },
+        onSlowPath: () => slowPath.inc(labels),
         onRequest: (verb, ms, err) => {
           requestSeconds.observe({ verb }, ms / 1000);
           if (err) apiErrors.inc({ verb, reason: (err as { reason?: string }).reason ?? err.name });
@@ -338,22 +348,44 @@ export class Agent {
     for (const fn of this.listeners) fn(s);
   }
 
+  /** An Event on the pod (why its leadership changed). */
   private event(reason: string, message: string): void {
-    const now = new Date().toISOString();
     const { namespace, podName, podUID } = this.config;
+    this.postEvent(namespace, reason, message, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      name: podName,
+      namespace,
+      ...(podUID ? { uid: podUID } : {}),
+    });
+  }
+
+  /**
+   * The Event client-go records on the Lease (reason LeaderElection, "<identity> became leader"),
+   * so `kubectl describe lease` and tools written for client-go show the same history.
+   */
+  private leaseEvent(message: string): void {
+    const { leaseNamespace: namespace, leaseName: name } = this.config;
+    const uid = this.elector.leaseUID();
+    this.postEvent(namespace, 'LeaderElection', message, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      name,
+      namespace,
+      ...(uid ? { uid } : {}),
+    });
+  }
+
+  private postEvent(namespace: string, reason: string, message: string, involvedObject: object): void {
+    const now = new Date().toISOString();
+    const { podName } = this.config;
     this.client
       .request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
         body: {
           apiVersion: 'v1',
           kind: 'Event',
           metadata: { generateName: `${podName}.`, namespace },
-          involvedObject: {
-            apiVersion: 'v1',
-            kind: 'Pod',
-            name: podName,
-            namespace,
-            ...(podUID ? { uid: podUID } : {}),
-          },
+          involvedObject,
           reason,
           message,
           type: 'Normal',
@@ -402,6 +434,7 @@ export class Agent {
     this.rollout.stop();
     clearTimeout(this.healthTimer);
     this.ownPod.stop();
+    this.stopProcessMetrics();
     this.writer.stop();
     for (const fn of this.listeners) fn(this.snapshot());
     await new Promise<void>((resolve) => {

@@ -89,6 +89,24 @@ export class Histogram implements Metric {
   }
 }
 
+/** One unlabelled value read when scraped (process and runtime figures). */
+export class Collected implements Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge';
+  private readonly read: () => number | undefined;
+  constructor(name: string, help: string, type: 'counter' | 'gauge', read: () => number | undefined) {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.read = read;
+  }
+  render(): string[] {
+    const v = this.read();
+    return v === undefined || !Number.isFinite(v) ? [] : [`${this.name} ${v}`];
+  }
+}
+
 export class Registry {
   private readonly metrics: Metric[] = [];
   register<T extends Metric>(m: T): T {
@@ -103,6 +121,15 @@ export class Registry {
   }
   histogram(name: string, help: string, buckets: number[]): Histogram {
     return this.register(new Histogram(name, help, buckets));
+  }
+  /** A value read at each scrape; nothing is written when `read` has none. */
+  collected(
+    name: string,
+    help: string,
+    type: 'counter' | 'gauge',
+    read: () => number | undefined,
+  ): Collected {
+    return this.register(new Collected(name, help, type, read));
   }
   /** The text exposition format. */
   render(): string {

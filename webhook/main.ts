@@ -21,6 +21,7 @@ import {
 } from '../common/kube/kubeconfig.ts';
 import { LeaseClient } from '../common/election/lease-client.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
+import { registerProcessMetrics } from '../common/process-metrics.ts';
 import { Registry } from '../common/metrics.ts';
 import { CertReloader } from './tls/cert-reloader.ts';
 import { ConfigError, parseWebhookArgs, type WebhookFlags } from './config.ts';
@@ -117,6 +118,7 @@ export async function startWebhook(
   log: Logger,
 ): Promise<RunningWebhook> {
   const registry = new Registry();
+  const stopProcessMetrics = registerProcessMetrics(registry);
   const reloader = new CertReloader({
     certFile: flags.certFile,
     keyFile: flags.keyFile,
@@ -217,6 +219,7 @@ export async function startWebhook(
         await closed;
       }
       reloader.stop();
+      stopProcessMetrics();
       client?.close();
       log.info('stopped');
     })();

@@ -45,6 +45,8 @@ export interface ElectorCallbacks {
   onNewLeader?(identity: string | undefined): void;
   /** Every request to the API server, for metrics. */
   onRequest?(verb: 'get' | 'create' | 'update' | 'release', ms: number, error?: ApiError | Error): void;
+  /** A renew from the cached object got 409 and went the slow path (get, then update): client-go's slowpath. */
+  onSlowPath?(): void;
 }
 
 export interface ElectorOptions {
@@ -139,6 +141,11 @@ export class Elector {
       );
     }
     this.kick();
+  }
+
+  /** The Lease's UID as last seen (Events name it, as client-go's do). */
+  leaseUID(): string | undefined {
+    return this.cached?.lease.metadata?.uid;
   }
 
   /** Runs the loop again now: something `contend` reads has changed. */
@@ -422,6 +429,7 @@ export class Elector {
       return await this.opts.leases.update(record, cached.lease, resourceVersion);
     } catch (err) {
       if (!renew || !ApiError.isConflict(err) || !this.lastWritten) throw err;
+      this.opts.callbacks?.onSlowPath?.();
       const fresh = await this.opts.leases.get();
       if (fresh === 'absent' || !sameTerm(fresh.record, this.lastWritten)) throw err;
       this.cached = fresh;

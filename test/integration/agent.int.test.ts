@@ -134,6 +134,19 @@ describe('agent', () => {
     );
     for (const p of names.filter((n) => n !== leader)) expect(await gateStatus(client, ns, p)).toBe('False');
     expect(overlaps(leadershipIntervals(runner, ns, names, dirs, kills))).toEqual([]);
+    // client-go's Event on the Lease, which `kubectl describe lease` shows (its UID included).
+    const lease = await client.get<{ metadata: { uid: string } }>(
+      `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/five`,
+    );
+    const events = await waitUntil('a LeaderElection Event on the Lease', 10_000, async () => {
+      const list = await client.get<{ items: { message: string }[] }>(`/api/v1/namespaces/${ns}/events`, {
+        query: {
+          fieldSelector: `reason=LeaderElection,involvedObject.kind=Lease,involvedObject.name=five,involvedObject.uid=${lease.metadata.uid}`,
+        },
+      });
+      return list.items.length > 0 ? list.items : undefined;
+    });
+    expect(events.map((e) => e.message)).toContain(`${leader} became leader`);
   });
 
   it('after SIGKILL of the leader, another takes over, no earlier than the lease allows', async () => {

@@ -34,7 +34,14 @@ export function rolloutWarnings(kind: string, name: string, spec: JsonObject): s
     // Kubernetes rounds maxUnavailable percentages down (and maxSurge up).
     const maxUnavailable = resolveIntOrPercent(given ?? '25%', n, false) ?? Math.floor(n / 4);
     if (maxUnavailable >= n - 1) return warnings;
-    const shown = given === undefined ? '25%, the default' : String(given);
+    // Only a string or a number is shown: anything else (the API server refuses it anyway) could
+    // even throw when turned into a string (an object with a non-function toString key).
+    const shown =
+      given === undefined
+        ? '25%, the default'
+        : typeof given === 'string' || typeof given === 'number'
+          ? String(given)
+          : 'not an integer or a percentage';
     warnings.push(
       `Deployment ${name}: with ${ANNOTATION.routing}: readiness-gate only the leader is Ready (1 of ${n} available), ` +
         `but its RollingUpdate keeps at least ${n - maxUnavailable} available (maxUnavailable ${shown}), so a rollout ` +

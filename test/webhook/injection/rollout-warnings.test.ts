@@ -49,6 +49,18 @@ describe('injectWorkload: rollout warnings for readiness-gate routing', () => {
     ]);
   });
 
+  // Found by the fuzz test (seed 379233339): an object whose toString is not a function made
+  // String() throw, and the webhook answered 500.
+  it('never throws on a maxUnavailable that is not an integer or a percentage', () => {
+    const w = deployment((d) => {
+      d.spec.replicas = 3;
+      d.spec.strategy = { rollingUpdate: { maxUnavailable: { toString: 'x', valueOf: null } } };
+    });
+    expect(warningsOf(w)).toEqual([
+      expect.stringContaining('(maxUnavailable not an integer or a percentage)'),
+    ]);
+  });
+
   it('warns when opted in by the namespace, not otherwise', () => {
     const w = deployment((d) => {
       d.spec.replicas = 3;
