@@ -21,6 +21,24 @@ export const DEFAULTS = {
   port: 4040,
 } as const;
 
+/**
+ * The fencing's parts outside the agent: the readiness probe the webhook injects (the agent's
+ * /readyz fails as soon as the lease is no longer valid by its clock), and the time until the
+ * kubelet's Ready=False has taken the pod out of the Service (EndpointSlice, then kube-proxy,
+ * which syncs at most once a second in iptables mode). timing-warnings.ts derives the timing
+ * rule from them.
+ */
+export const FENCING = {
+  readinessProbe: { periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1 },
+  propagationMs: 1_000,
+} as const;
+
+/** The least lease-duration − renew-deadline that fences a lost leader before another may lead. */
+export function fencingMarginMs(): number {
+  const p = FENCING.readinessProbe;
+  return (p.periodSeconds * p.failureThreshold + p.timeoutSeconds) * 1000 + FENCING.propagationMs;
+}
+
 /** Bounds enforced on the agent's overrides. */
 export const LIMITS = {
   minTimingMs: 1000,

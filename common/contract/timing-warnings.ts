@@ -1,40 +1,31 @@
-// Timings that are valid but leave the kubelet too little time to take a lost leader
-// out of the Service: the webhook returns these as admission warnings.
+// Timings that are valid but leave the kubelet too little time to take a lost leader out of
+// the Service before another pod may take the Lease: the webhook returns these as admission
+// warnings. One rule, derived from the injected probe (contract/defaults.ts FENCING).
+//
+// A leader fences itself at its renew deadline: renewDeadline after its last successful renew
+// (sooner never helps: a leader whose renews were already failing may have renewed last a
+// renew deadline ago). It is out of the Service once its kubelet sees the agent's readiness
+// probe fail (period × failureThreshold + timeout) and the change reaches the EndpointSlice and
+// kube-proxy (propagation). Others may take the Lease leaseDuration after they saw that last
+// renew, i.e. no earlier than leaseDuration after it. A frozen leader (SIGSTOP, a stalled node)
+// is the same case: it may freeze just before its deadline. So:
+//   leaseDuration − renewDeadline ≥ detection + propagation
 import { formatGoDuration } from '../units/go-duration.ts';
+import { FENCING, fencingMarginMs } from './defaults.ts';
 import type { ElectionConfig } from './election-config.ts';
 import { ANNOTATION } from './keys.ts';
 
-/**
- * Timings that are valid but leave little margin for the kubelet to take a lost
- * leader out of the Service before another may become Ready (the fencing works
- * through the agent's readiness probe: period 1 s, timeout 1 s, plus the kubelet's
- * status write). Two cases:
- * - a frozen leader pod (SIGSTOP, node freeze) is only noticed when its probe times
- *   out, about 2 s; others take over no earlier than leaseDuration − retryPeriod
- *   after the freeze;
- * - a leader cut off from the API server fails its probe at its renew deadline;
- *   others take over no earlier than leaseDuration − renewDeadline later.
- */
-export const FENCING_MARGIN = { frozenMs: 5_000, partitionedMs: 3_000 };
-
-export function timingWarnings(
-  c: Pick<ElectionConfig, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'>,
-): string[] {
-  const w: string[] = [];
+export function timingWarnings(c: Pick<ElectionConfig, 'leaseDurationMs' | 'renewDeadlineMs'>): string[] {
+  const margin = c.leaseDurationMs - c.renewDeadlineMs;
+  const needed = fencingMarginMs();
+  if (margin >= needed) return [];
   const show = (ms: number) => formatGoDuration(ms);
-  if (c.leaseDurationMs - c.retryPeriodMs < FENCING_MARGIN.frozenMs) {
-    w.push(
-      `${ANNOTATION.leaseDuration} − ${ANNOTATION.retryPeriod} is ${show(c.leaseDurationMs - c.retryPeriodMs)}: a frozen leader pod is ` +
-        `taken out of the Service only when its readiness probe times out (about 2 s); keep at least ` +
-        `${show(FENCING_MARGIN.frozenMs)} between them so a new leader cannot be Ready first`,
-    );
-  }
-  if (c.leaseDurationMs - c.renewDeadlineMs < FENCING_MARGIN.partitionedMs) {
-    w.push(
-      `${ANNOTATION.leaseDuration} − ${ANNOTATION.renewDeadline} is ${show(c.leaseDurationMs - c.renewDeadlineMs)}: a leader cut off ` +
-        `from the API server leaves the Service one readiness probe (about 1 s) after its renew deadline; keep at least ` +
-        `${show(FENCING_MARGIN.partitionedMs)} between them so a new leader cannot be Ready first`,
-    );
-  }
-  return w;
+  const p = FENCING.readinessProbe;
+  return [
+    `${ANNOTATION.leaseDuration} − ${ANNOTATION.renewDeadline} is ${show(margin)}: a leader that lost the API ` +
+      `server (or froze) is out of the Service only ${show(needed)} after its renew deadline (its readiness ` +
+      `probe: period ${p.periodSeconds}s × ${p.failureThreshold} + timeout ${p.timeoutSeconds}s, then about ` +
+      `${show(FENCING.propagationMs)} until the EndpointSlice and kube-proxy follow), while another pod may take ` +
+      `the Lease ${show(margin)} after it: keep at least ${show(needed)} between them, or two pods may serve at once`,
+  ];
 }

@@ -1,6 +1,7 @@
 // The injected agent container: its image, its environment (the timings and the
 // downward API), its probes (the fencing) and a locked-down security context.
 import type { ElectionConfig } from '../../common/contract/election-config.ts';
+import { FENCING } from '../../common/contract/defaults.ts';
 import type { JsonObject } from '../../common/json.ts';
 import type { WebhookConfig } from './result.ts';
 
@@ -49,7 +50,7 @@ export function agentContainer(
     ports: [{ name: AGENT_PORT_NAME, containerPort: cfg.port, protocol: 'TCP' }],
     // Fencing: /readyz fails as soon as the lease is no longer valid by the local clock, and the
     // kubelet takes the pod out of the endpoints within a second, even if the API is unreachable.
-    readinessProbe: { ...probe('/readyz'), periodSeconds: 1, failureThreshold: 1, timeoutSeconds: 1 },
+    readinessProbe: { ...probe('/readyz'), ...FENCING.readinessProbe },
     livenessProbe: { ...probe('/healthz'), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
     resources: {
       requests: { cpu: cfg.resources.requests.cpu, memory: cfg.resources.requests.memory },

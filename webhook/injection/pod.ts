@@ -1,6 +1,7 @@
 // Pod injection, a pure function from the raw pod the API server sent to a JSON Patch
 // (or a reason to skip, or a denial): the agent container, the readiness gate or the
 // role label, and the webhook's own labels and annotations. Only `add` operations.
+import { timingWarnings } from '../../common/contract/timing-warnings.ts';
 import { parseElectionConfig } from '../../common/contract/election-config.ts';
 import {
   ANNOTATION,
@@ -96,6 +97,8 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
 
   const parsed = parseElectionConfig(annotations);
   if (!parsed.ok) problems.push(...parsed.errors);
+  // A bare pod's creator sees these (a workload's are returned when the workload is admitted).
+  else if (!metadata.ownerReferences) warnings.push(...timingWarnings(parsed.config));
 
   if (spec.automountServiceAccountToken === false) {
     // The agent authenticates with the pod's service-account token (it holds the Lease and

@@ -510,6 +510,24 @@ describe('injectPod: the Lease name', () => {
     expect(leaseOf(pod)).toBe('bare-lease');
   });
 
+  it("warns a bare pod's creator about timings that leave the kubelet too little time to fence", () => {
+    const bare = (lease: string, renew: string) =>
+      deploymentPod((p) => {
+        delete p.metadata.ownerReferences;
+        p.metadata.name = 'bare';
+        Object.assign(p.metadata.annotations, {
+          [A.leaseName]: 'bare-lease',
+          [A.leaseDuration]: lease,
+          [A.renewDeadline]: renew,
+          [A.retryPeriod]: '1s',
+        });
+      });
+    expect(expectPatch(injectPod(bare('4s', '3s'), CTX)).warnings).toEqual([
+      expect.stringContaining('lease-duration − leader-election/renew-deadline is 1s'),
+    ]);
+    expect(expectPatch(injectPod(bare('6s', '3s'), CTX)).warnings).toEqual([]);
+  });
+
   it('denies a derived name that is not a valid Lease name', () => {
     const pod = owned('Widget', 'Not_Valid');
     expect(expectDeny(injectPod(pod, CTX))).toContain('"Not_Valid", is not a DNS-1123 subdomain');
