@@ -9,6 +9,7 @@ import { ReadinessWriter } from './readiness-writer.ts';
 import { RolloutWatcher } from './handoff.ts';
 import { OwnPodWatcher } from './own-pod.ts';
 import { appReady, leaderHealthDecision } from './health.ts';
+import { waitPreviousHolderUnready } from './takeover.ts';
 import { Elector } from '../common/election/elector.ts';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { fencingCheck } from './fencing.ts';
@@ -26,6 +27,9 @@ export interface AgentOptions {
   /** The monotonic clock of the election and the fencing; the system's by default. */
   clock?: Clock;
 }
+
+/** The longest a new leader waits for the pod it took the Lease from to stop showing Ready. */
+const TAKEOVER_WAIT_MAX_MS = 10_000;
 
 /**
  * How long a hand-off waits for its pod to show Ready=False before it releases: the kubelet
@@ -155,7 +159,7 @@ export class Agent {
         onStartedLeading: () => {
           masterStatus.set(labels, 1);
           becameLeader.inc(labels);
-          void this.writer.set(true); // the writer retries by itself and never rejects
+          void this.showLeader(); // never rejects (see showLeader)
           // The leader watches its group's pods: a newer revision to hand over to (rollout),
           // a healthy follower to hand over to (health-aware election).
           if (config.leaseNamespace === config.namespace) this.rollout.start();
@@ -214,6 +218,39 @@ export class Agent {
     } finally {
       this.handingOff = false;
     }
+  }
+
+  /**
+   * Gate True (label leader): at once, unless we took the Lease by expiry from a pod of our
+   * namespace; then only once that pod no longer shows Ready (agent/takeover.ts), at most a
+   * lease duration (or 10 s) later. Never rejects.
+   */
+  private async showLeader(): Promise<void> {
+    const previous = this.elector.takenOverFrom();
+    if (
+      previous &&
+      previous !== this.config.identity &&
+      this.config.leaseNamespace === this.config.namespace
+    ) {
+      const boundMs = Math.min(this.config.timings.leaseDurationMs, TAKEOVER_WAIT_MAX_MS);
+      const started = this.clock.now();
+      const seen = await waitPreviousHolderUnready(
+        this.client,
+        this.config.namespace,
+        previous,
+        boundMs,
+      ).catch(() => 'still ready' as const);
+      const waitedMs = Math.round(this.clock.now() - started);
+      if (seen === 'still ready')
+        this.log.warn({ previous, waitedMs }, 'previous holder still shown Ready; showing leader anyway');
+      else
+        this.log.info(
+          { previous, seen, waitedMs },
+          'took the lease by expiry; previous holder no longer serving',
+        );
+      if (!this.elector.isLeader()) return; // lost it meanwhile: the follower path wrote False
+    }
+    await this.writer.set(true); // the writer retries by itself and never rejects
   }
 
   /** The own pod's app readiness changed (or was seen again). */

@@ -91,6 +91,7 @@ export {
   restartApiserver,
   restartKubelet,
   setUnschedulable,
+  stopApiserverFor,
   theNode,
 } from './kind/cluster-ops.ts';
 export {

@@ -101,6 +101,8 @@ export class Elector {
   private busy = false;
   private again = false;
   private stopped = true;
+  /** The holder whose expired Lease our last acquire took over; undefined after a create or a release. */
+  private takenFrom: string | undefined;
   /** Since when (monotonic) an acquire has been deferred by `contend`. */
   private deferredSince: number | undefined;
   /** The stop under way, so that a second stop() waits for the first. */
@@ -141,6 +143,14 @@ export class Elector {
       );
     }
     this.kick();
+  }
+
+  /**
+   * The holder our last acquisition took the Lease from by expiry (it had stopped renewing);
+   * undefined when we created it or took it released. Break before make reads it.
+   */
+  takenOverFrom(): string | undefined {
+    return this.takenFrom;
   }
 
   /** The Lease's UID as last seen (Events name it, as client-go's do). */
@@ -392,6 +402,7 @@ export class Elector {
         return;
       }
       let written: ObservedLease;
+      const from = typeof this.state.observed === 'object' ? this.state.observed.record.holderIdentity : '';
       if (action.kind === 'create') {
         written = await leases.create(action.record);
       } else {
@@ -400,6 +411,8 @@ export class Elector {
       this.report(verb, sentAt);
       this.cached = written;
       this.lastWritten = written.record;
+      if (action.kind !== 'renew')
+        this.takenFrom = action.kind === 'acquire' && from !== '' ? from : undefined;
       this.state = onWriteSucceeded(this.state, sentAt, written);
       this.needsVerify = false;
       if (action.kind !== 'renew')

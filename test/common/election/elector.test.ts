@@ -356,6 +356,48 @@ describe('Elector', () => {
     await e.stop({ release: false });
   });
 
+  // Issue 12, item 8: break before make needs to know whether the Lease was taken from a holder
+  // that stopped renewing, rather than created or taken released.
+  it('says whom it took the Lease from by expiry, and nobody after a create or a release', async () => {
+    const store = new FakeLeases();
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(e.isLeader()).toBe(true);
+    expect(e.takenOverFrom()).toBeUndefined(); // created
+    await e.stop({ release: false });
+
+    const expired = new FakeLeases();
+    expired.write({
+      holderIdentity: 'old',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+      renewTime: 'x',
+      acquireTime: 'x',
+    });
+    const e2 = elector(expired, 'me');
+    e2.start();
+    await vi.advanceTimersByTimeAsync(timings.leaseDurationMs + timings.retryPeriodMs);
+    expect(e2.isLeader()).toBe(true);
+    expect(e2.takenOverFrom()).toBe('old');
+    await e2.stop({ release: false });
+
+    const released = new FakeLeases();
+    released.write({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      leaseTransitions: 1,
+      renewTime: 'x',
+      acquireTime: 'x',
+    });
+    const e3 = elector(released, 'me');
+    e3.start();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(e3.isLeader()).toBe(true);
+    expect(e3.takenOverFrom()).toBeUndefined();
+    await e3.stop({ release: false });
+  });
+
   // Issue 12, item 2: SIGTERM while an acquire is in flight. stop() decided whether to
   // release from the state BEFORE the acquire landed ("not the holder"), so the acquire then
   // took the Lease and nobody led for a lease duration.

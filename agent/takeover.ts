@@ -1,0 +1,46 @@
+// Break before make, after a takeover by expiry (issue 12, item 8). A follower that takes the
+// Lease because the holder stopped renewing (not because it released it) shows itself as the
+// leader (gate True, role label) only once the previous holder's pod no longer shows Ready:
+// after an API-server outage longer than the lease, the old leader is fenced (its /readyz fails)
+// but its kubelet's Ready=False reaches the API server in the same instant as our gate True, and
+// nothing orders the two. The wait is bounded: a dead node cannot report anything (its pod stays
+// Ready until the node controller acts), and lease expiry is what the election is built on.
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApiError, type KubeClient } from '../common/kube/kube-client.ts';
+import { podReady } from './own-pod.ts';
+
+export type PreviousHolder = 'not ready' | 'gone' | 'still ready';
+
+/** What the previous holder's pod shows: undefined (404) means gone. */
+export function previousHolderState(pod: V1Pod | undefined): PreviousHolder {
+  if (!pod) return 'gone';
+  return podReady(pod) ? 'still ready' : 'not ready';
+}
+
+/**
+ * Polls the previous holder's pod (the holder identity is its name) until it is not Ready or
+ * gone, or until `boundMs`; returns what it last saw. Errors other than 404 count as "still
+ * ready" until the bound: the wait must not end early on a flaky read.
+ */
+export async function waitPreviousHolderUnready(
+  client: KubeClient,
+  namespace: string,
+  podName: string,
+  boundMs: number,
+  opts: { intervalMs?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<PreviousHolder> {
+  const now = opts.now ?? (() => performance.now());
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const until = now() + boundMs;
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(podName)}`;
+  for (;;) {
+    let state: PreviousHolder = 'still ready';
+    try {
+      state = previousHolderState(await client.get<V1Pod>(path, { timeoutMs: 2_000 }));
+    } catch (err) {
+      if (ApiError.isNotFound(err)) state = 'gone';
+    }
+    if (state !== 'still ready' || now() >= until) return state;
+    await sleep(Math.min(opts.intervalMs ?? 200, Math.max(0, until - now())));
+  }
+}
