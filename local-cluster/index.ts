@@ -91,12 +91,12 @@ export {
   restartApiserver,
   restartKubelet,
   setUnschedulable,
-  stopApiserverFor,
   theNode,
 } from './kind/cluster-ops.ts';
 export {
   apiServerAddresses,
   containerPid,
+  freezeApiserverFor,
   cutOffApiServer,
   freezePod,
   healApiServer,

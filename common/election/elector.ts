@@ -402,7 +402,12 @@ export class Elector {
         return;
       }
       let written: ObservedLease;
-      const from = typeof this.state.observed === 'object' ? this.state.observed.record.holderIdentity : '';
+      // Set when the write is SENT: an acquire whose answer is lost may still have applied, and
+      // we then start leading from the record we read next, not from this answer.
+      if (action.kind !== 'renew') {
+        const from = typeof this.state.observed === 'object' ? this.state.observed.record.holderIdentity : '';
+        this.takenFrom = action.kind === 'acquire' && from !== '' ? from : undefined;
+      }
       if (action.kind === 'create') {
         written = await leases.create(action.record);
       } else {
@@ -411,8 +416,6 @@ export class Elector {
       this.report(verb, sentAt);
       this.cached = written;
       this.lastWritten = written.record;
-      if (action.kind !== 'renew')
-        this.takenFrom = action.kind === 'acquire' && from !== '' ? from : undefined;
       this.state = onWriteSucceeded(this.state, sentAt, written);
       this.needsVerify = false;
       if (action.kind !== 'renew')
@@ -426,6 +429,8 @@ export class Elector {
         this.state = onReadFailed(this.state, sentAt);
       } else if (ApiError.isConflict(err) || ApiError.isAlreadyExists(err) || ApiError.isNotFound(err)) {
         this.opts.log.debug({ action: action.kind }, 'conflict: someone else wrote the lease');
+        // takenFrom stays: this 409 may answer a retry whose earlier, lost attempt applied (a
+        // thawed API server applies queued requests in order); the next acquire overwrites it.
         this.state = onWriteConflict(this.state, sentAt);
       } else {
         this.opts.log.warn({ action: action.kind, err: (err as Error).message }, 'lease write failed');

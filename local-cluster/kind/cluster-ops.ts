@@ -90,41 +90,6 @@ export async function restartApiserver(client: KubeClient, node: string): Promis
 }
 
 /**
- * Takes kube-apiserver away for about `ms`: its static-pod manifest is moved out of the
- * kubelet's manifest directory (the kubelet stops the pod), then back (the kubelet starts it).
- * Resolves once /readyz answers again, with the time the API was unavailable.
- */
-export async function stopApiserverFor(
-  client: KubeClient,
-  node: string,
-  ms: number,
-): Promise<{ downMs: number }> {
-  const manifest = '/etc/kubernetes/manifests/kube-apiserver.yaml';
-  const parked = '/etc/kubernetes/kube-apiserver.yaml.parked';
-  const t0 = Date.now();
-  await nodeExec(node, ['mv', manifest, parked]);
-  try {
-    await waitUntil(
-      'kube-apiserver stopped',
-      60_000,
-      async () => (await apiserverContainer(node)) === '',
-      200,
-    );
-    const left = ms - (Date.now() - t0);
-    if (left > 0) await new Promise((r) => setTimeout(r, left));
-  } finally {
-    await nodeExec(node, ['mv', parked, manifest]);
-  }
-  await waitUntil(
-    'kube-apiserver /readyz',
-    180_000,
-    () => client.get('/readyz', { timeoutMs: 2_000 }).then(() => true),
-    200,
-  );
-  return { downMs: Date.now() - t0 };
-}
-
-/**
  * Restarts the kubelet (systemctl restart); resolves once its /healthz answers, with the
  * time that took. Pods go on running meanwhile; the API server is not restarted.
  */

@@ -4,6 +4,7 @@
 // kind the node is a container named after the node (`<cluster>-control-plane`), and
 // `nodeExec` (cluster-ops.ts: docker or podman exec) is the only part that knows it.
 import type { KubeClient } from '../../common/kube/kube-client.ts';
+import { waitUntil } from '../wait.ts';
 import { nodeExec } from './cluster-ops.ts';
 import type { Raw } from './elected-group.ts';
 
@@ -138,4 +139,36 @@ export async function healApiServer(pod: NodePod): Promise<void> {
     pod,
     `nft list table inet ${CUT_TABLE} >/dev/null 2>&1 || exit 0; nft delete table inet ${CUT_TABLE}`,
   );
+}
+
+/**
+ * Takes kube-apiserver away for `ms`, the way a stalled control-plane VM would: its static pod is
+ * frozen (cgroup freezer; requests hang, nothing is refused), then thawed, and it answers at once
+ * (a restart would take the kubelet's file-source poll, 20 s, and may restart the controllers).
+ * Keep `ms` under kube-controller-manager's renew deadline (10 s) to keep the controllers.
+ * Resolves once /readyz answers again, with the time the API was unavailable.
+ */
+export async function freezeApiserverFor(
+  client: KubeClient,
+  node: string,
+  ms: number,
+): Promise<{ downMs: number }> {
+  const mirror = await client.get<Raw>(`/api/v1/namespaces/kube-system/pods/kube-apiserver-${node}`);
+  // The kubelet's cgroups use the static pod's UID, the config hash, not the mirror pod's UID.
+  const uid = mirror.metadata.annotations?.['kubernetes.io/config.hash'] ?? mirror.metadata.uid;
+  const pod = { namespace: 'kube-system', name: mirror.metadata.name, uid, node };
+  const t0 = Date.now();
+  await freezePod(pod);
+  try {
+    await new Promise((r) => setTimeout(r, ms));
+  } finally {
+    await thawPod(pod);
+  }
+  await waitUntil(
+    'kube-apiserver /readyz',
+    120_000,
+    () => client.get('/readyz', { timeoutMs: 2_000 }).then(() => true),
+    200,
+  );
+  return { downMs: Date.now() - t0 };
 }

@@ -382,6 +382,26 @@ describe('Elector', () => {
     expect(e2.takenOverFrom()).toBe('old');
     await e2.stop({ release: false });
 
+    // An acquire applied whose answer was lost, then a retry answered 409 (seen on kind after the
+    // API server was frozen: it applied the queued requests in order): leading starts from the
+    // record read next, and it was still a takeover.
+    const lost = new FakeLeases();
+    lost.write({
+      holderIdentity: 'old',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+      renewTime: 'x',
+      acquireTime: 'x',
+    });
+    lost.failures.push({ verb: 'update', error: 'lost' });
+    const e4 = elector(lost, 'me');
+    e4.start();
+    lost.watchers = []; // no watch event shows the applied write: the retry meets a 409
+    await vi.advanceTimersByTimeAsync(timings.leaseDurationMs + 3 * timings.retryPeriodMs);
+    expect(e4.isLeader()).toBe(true);
+    expect(e4.takenOverFrom()).toBe('old');
+    await e4.stop({ release: false });
+
     const released = new FakeLeases();
     released.write({
       holderIdentity: '',

@@ -15,14 +15,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeClient, PATCH } from '../../../common/kube/kube-client.ts';
 import {
   type Answer,
+  apiServerAddresses,
+  cutOffApiServer,
   ElectedGroup,
   gaps,
+  healApiServer,
   nodeExec,
+  nodePod,
   type Raw,
   restartApiserver,
   restartKubelet,
   setUnschedulable,
-  stopApiserverFor,
+  freezeApiserverFor,
   theNode,
   timeline,
   TIMINGS,
@@ -219,31 +223,71 @@ describe('kube-apiserver restarted (its container stopped; the kubelet restarts 
 });
 
 // Issue 12, item 8: an API outage longer than the lease (6 s). The old leader fences itself (its
-// /readyz fails) but neither its Ready=False nor anything else reaches the API server; when it
-// is back, the followers' expiry timers fired long ago and one takes the Lease at once, while the
-// old pod's kubelet reports Ready=False in the same instant. Break before make: the new holder
-// shows itself as leader only once the old pod no longer shows Ready (agent/takeover.ts).
-describe('kube-apiserver down longer than the lease (its manifest moved away for 10 s)', () => {
+// /readyz fails) but its kubelet cannot report Ready=False; when the API is back, the followers'
+// expiry timers fired long ago and one takes the Lease at once, while the old pod's kubelet
+// reports Ready=False in the same instant: nothing orders the two. Break before make: the new
+// holder shows itself as leader only once the old pod no longer shows Ready (agent/takeover.ts).
+// The old leaders are also cut off from the API until 3 s after it is back, so that they cannot
+// renew first (a holder's own record is renewed at once, like client-go's) and a follower wins.
+describe('kube-apiserver frozen longer than the lease (9 s), the leaders cut off', () => {
   const fault = once(async () => {
     const before = await stableLeaders();
+    const api = await apiServerAddresses(client);
+    const leaders = await Promise.all(
+      ROUTINGS.map(async (r) => nodePod(await client.get<Raw>(`${groups[r].api}/pods/${before[r]}`))),
+    );
+    for (const p of leaders) await cutOffApiServer(p, api);
     const t0 = Date.now();
-    const { downMs } = await stopApiserverFor(client, node, 10_000);
-    return { before, t0, downMs };
+    try {
+      const { downMs } = await freezeApiserverFor(client, node, 9_000);
+      await new Promise((r) => setTimeout(r, 3_000));
+      return { before, t0, downMs };
+    } finally {
+      for (const p of leaders) await healApiServer(p).catch(() => undefined);
+    }
   });
 
   for (const routing of ROUTINGS) {
     it.concurrent(
-      `${routing} routing: never two ready endpoints or two pods serving, one leader after`,
+      `${routing} routing: a follower takes over, never two ready endpoints or two pods serving`,
       { timeout: 600_000 },
       async () => {
         const g = groups[routing];
         const { before, t0, downMs } = await fault();
-        const after = await g.leader(240_000);
+        const old = before[routing];
+        const after = await g.leader(120_000, old).catch(async (err: Error) => {
+          // What the group looks like, to explain it.
+          const pods = (await g.pods()).map((p: Raw) => ({
+            pod: p.metadata.name,
+            role: p.metadata.labels?.['leader-election/role'],
+            ready: p.status?.conditions?.find((c: Raw) => c.type === 'Ready')?.status,
+            containers: (p.status?.initContainerStatuses ?? [])
+              .concat(p.status?.containerStatuses ?? [])
+              .map((c: Raw) => `${c.name}:${c.ready}`),
+          }));
+          const logs = await e2eCluster()
+            .kubectl('-n', g.ns, 'logs', '--tail=15', '-l', 'app=web', '-c', AGENT, '--prefix')
+            .catch((e: Error) => e.message);
+          console.log(
+            `[kind] ${routing}: holder ${await g.holder()}; ready endpoints ${g.observer.currentReady()}\n` +
+              `${JSON.stringify(pods, null, 1)}\n${logs}\n${timeline(g, await g.answers(t0), t0)}`,
+          );
+          throw err;
+        });
         await servedBy(g, after);
         const got = await expectSafe(g, t0);
+        // The new leader went the takeover path: it waited for the old pod to stop showing Ready.
+        const log = await e2eCluster().kubectl('-n', g.ns, 'logs', after, '-c', AGENT);
+        const waited = log
+          .split('\n')
+          .find(
+            (l) => l.includes('took the lease by expiry') || l.includes('previous holder still shown Ready'),
+          );
+        expect(waited, `${after}'s agent log:\n${log.split('\n').slice(-25).join('\n')}`).toBeDefined();
         console.log(
-          `[kind] ${routing}: kube-apiserver down ${downMs} ms: leader ${before[routing]} → ${after}; ` +
-            `one leader ${since(t0)} ms after the stop; ${figures(g, got, t0)}`,
+          `[kind] ${routing}: kube-apiserver frozen ${downMs} ms, leader ${old} cut off: ${after} leads; ` +
+            `one leader ${since(t0)} ms after the stop; ${figures(g, got, t0)}; ${JSON.parse(waited!).msg} ` +
+            `(${JSON.parse(waited!).seen ?? 'bound'}, waited ${JSON.parse(waited!).waitedMs} ms)`,
         );
       },
     );
