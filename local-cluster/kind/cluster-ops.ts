@@ -80,13 +80,18 @@ export async function restartApiserver(client: KubeClient, node: string): Promis
     const now = await apiserverContainer(node);
     return now !== '' && now !== old;
   });
+  await apiserverReady(client);
+  return { downMs: Date.now() - t0 };
+}
+
+/** Resolves once kube-apiserver's /readyz answers (polled every 200 ms, for up to 2 minutes). */
+export async function apiserverReady(client: KubeClient): Promise<void> {
   await waitUntil(
     'kube-apiserver /readyz',
     120_000,
     () => client.get('/readyz', { timeoutMs: 2_000 }).then(() => true),
     200,
   );
-  return { downMs: Date.now() - t0 };
 }
 
 /**

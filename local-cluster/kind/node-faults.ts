@@ -4,8 +4,7 @@
 // kind the node is a container named after the node (`<cluster>-control-plane`), and
 // `nodeExec` (cluster-ops.ts: docker or podman exec) is the only part that knows it.
 import type { KubeClient } from '../../common/kube/kube-client.ts';
-import { waitUntil } from '../wait.ts';
-import { nodeExec } from './cluster-ops.ts';
+import { apiserverReady, nodeExec } from './cluster-ops.ts';
 import type { Raw } from './elected-group.ts';
 
 /** Runs a shell script in the node (kind: the node container of that name); its stdout. */
@@ -164,11 +163,6 @@ export async function freezeApiserverFor(
   } finally {
     await thawPod(pod);
   }
-  await waitUntil(
-    'kube-apiserver /readyz',
-    120_000,
-    () => client.get('/readyz', { timeoutMs: 2_000 }).then(() => true),
-    200,
-  );
+  await apiserverReady(client);
   return { downMs: Date.now() - t0 };
 }
