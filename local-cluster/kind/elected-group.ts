@@ -39,6 +39,8 @@ export interface GroupOptions {
   manifest?: string;
   /** The namespace, instead of `<prefix>-<pid>-<n>` (it is deleted first when it exists). */
   namespace?: string;
+  /** spec.automountServiceAccountToken of the pods (unset by default). */
+  automountToken?: boolean;
 }
 
 export const AGENT_CONTAINER = 'leader-election-agent';
@@ -154,6 +156,9 @@ export class ElectedGroup {
             metadata: { labels },
             spec: {
               terminationGracePeriodSeconds: opts.graceSeconds ?? 10,
+              ...(opts.automountToken === undefined
+                ? {}
+                : { automountServiceAccountToken: opts.automountToken }),
               containers: [
                 {
                   name: 'app',

@@ -6,6 +6,35 @@ import type { JsonObject } from '../../common/json.ts';
 import type { WebhookConfig } from './result.ts';
 
 export const DEFAULT_AGENT_NAME = 'leader-election-agent';
+/** The agent's own service-account token volume (see agentTokenVolume). */
+export const AGENT_TOKEN_VOLUME = 'leader-election-agent-token';
+const SA_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The agent's own projected service-account token, at the path in-cluster clients read: the
+ * agent never depends on the pod's or its ServiceAccount's automountServiceAccountToken (a
+ * ServiceAccount with it false gave the agent no token, and the webhook cannot see the
+ * ServiceAccount). The same three sources the ServiceAccount admission plugin projects: a bound
+ * token the kubelet rotates (the agent re-reads it on every request), the cluster CA, the
+ * namespace.
+ */
+export function agentTokenVolume(): JsonObject {
+  return {
+    name: AGENT_TOKEN_VOLUME,
+    projected: {
+      defaultMode: 0o444,
+      sources: [
+        { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
+      ],
+    },
+  };
+}
 export const AGENT_PORT_NAME = 'le-agent';
 /** The distroless `nonroot` user and group. */
 export const AGENT_UID = 65532;
@@ -48,6 +77,7 @@ export function agentContainer(
       envFrom('CONTROLLER_REVISION_HASH', "metadata.labels['controller-revision-hash']"),
     ],
     ports: [{ name: AGENT_PORT_NAME, containerPort: cfg.port, protocol: 'TCP' }],
+    volumeMounts: [{ name: AGENT_TOKEN_VOLUME, mountPath: SA_MOUNT_PATH, readOnly: true }],
     // Fencing: /readyz fails as soon as the lease is no longer valid by the local clock, and the
     // kubelet takes the pod out of the endpoints within a second, even if the API is unreachable.
     readinessProbe: { ...probe('/readyz'), ...FENCING.readinessProbe },

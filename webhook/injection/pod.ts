@@ -14,7 +14,12 @@ import {
 import { isOptedIn } from '../../common/contract/opt-in.ts';
 import { isAbsent, isObject, str, stringMap, type JsonObject, quote } from '../../common/json.ts';
 import { isDns1123Subdomain } from '../../common/units/dns-name.ts';
-import { agentContainer, DEFAULT_AGENT_NAME } from './agent-container.ts';
+import {
+  AGENT_TOKEN_VOLUME,
+  agentContainer,
+  agentTokenVolume,
+  DEFAULT_AGENT_NAME,
+} from './agent-container.ts';
 import { appendOps, mapOps, type JsonPatchOp } from './json-patch.ts';
 import { leaseNameFromOwner } from './lease-name.ts';
 import { arrayAt, containersOf, hasContainerNamed, Invalid } from './raw-object.ts';
@@ -100,12 +105,12 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
   // A bare pod's creator sees these (a workload's are returned when the workload is admitted).
   else if (!metadata.ownerReferences) warnings.push(...timingWarnings(parsed.config));
 
-  if (spec.automountServiceAccountToken === false) {
-    // The agent authenticates with the pod's service-account token (it holds the Lease and
-    // writes the pod's condition); without it, it could never lead and the pod never be Ready.
+  // The agent mounts its own token volume (agentTokenVolume), whatever automountServiceAccountToken says.
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes : [];
+  if (volumes.some((v) => isObject(v) && v.name === AGENT_TOKEN_VOLUME)) {
     problems.push(
-      'spec.automountServiceAccountToken is false, but the agent needs the service account token to hold the ' +
-        'Lease: remove the field or set it to true',
+      `the pod already has a volume named ${quote(AGENT_TOKEN_VOLUME)} (copied from an injected pod?): remove it; ` +
+        'the webhook adds it with the agent',
     );
   }
 
@@ -184,6 +189,7 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
     }
     newLabels[LABEL_ROLE] = ROLE_FOLLOWER;
   }
+  appendOps(ops, spec, ['spec', 'volumes'], [agentTokenVolume()]);
   mapOps(ops, rawPod, ['metadata', 'labels'], newLabels);
 
   // The Lease name is written on the pod too (derived or given), so tools and the leader's

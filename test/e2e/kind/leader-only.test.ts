@@ -30,6 +30,8 @@ for (const routing of ['readiness-gate', 'label'] as const) {
         routing,
         graceSeconds: GRACE_S,
         appEnv: { IGNORE_SIGTERM: 'true' },
+        // Issue 14: the agent has its own token volume; in label routing the pods mount none.
+        ...(routing === 'label' ? { automountToken: false } : {}),
       });
       await group.create();
       await group.startHostTraffic();
@@ -47,6 +49,8 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       // Injected: the agent as a native sidecar, and the routing.
       for (const p of pods) {
         expect(p.spec.initContainers.map((c: Raw) => c.name)).toContain('leader-election-agent');
+        expect(p.spec.volumes.map((v: Raw) => v.name)).toContain('leader-election-agent-token');
+        if (routing === 'label') expect(p.spec.automountServiceAccountToken).toBe(false);
         if (routing === 'readiness-gate') {
           expect(p.spec.readinessGates).toEqual([{ conditionType: 'leader-election/leader' }]);
         }

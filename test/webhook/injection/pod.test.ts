@@ -31,6 +31,7 @@ describe('injectPod: the patch on the raw pod', () => {
     expect(patch.map((op) => op.path)).toEqual([
       '/spec/initContainers',
       '/spec/readinessGates',
+      '/spec/volumes',
       '/metadata/labels/leader-election~1injected',
       '/metadata/annotations/leader-election~1lease-name',
       '/metadata/annotations/leader-election~1status',
@@ -46,7 +47,10 @@ describe('injectPod: the patch on the raw pod', () => {
     });
     expect(doc.metadata.name).toBeUndefined();
     // Nothing else moved.
-    expect({ ...doc, spec: { ...doc.spec, initContainers: undefined, readinessGates: undefined } }).toEqual({
+    expect({
+      ...doc,
+      spec: { ...doc.spec, initContainers: undefined, readinessGates: undefined, volumes: undefined },
+    }).toEqual({
       ...pod,
       metadata: {
         ...pod.metadata,
@@ -92,6 +96,13 @@ describe('injectPod: the patch on the raw pod', () => {
         },
       ],
       ports: [{ name: 'le-agent', containerPort: 4040, protocol: 'TCP' }],
+      volumeMounts: [
+        {
+          name: 'leader-election-agent-token',
+          mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+          readOnly: true,
+        },
+      ],
       readinessProbe: {
         httpGet: { path: '/readyz', port: 'le-agent' },
         periodSeconds: 1,
@@ -379,18 +390,35 @@ describe('injectPod: denials', () => {
     const pod = deploymentPod((p) => {
       p.metadata.annotations[A.routing] = 'x';
       p.metadata.annotations[A.agentPort] = '1';
-      p.spec.automountServiceAccountToken = false;
+      p.spec.volumes = [{ name: 'leader-election-agent-token', emptyDir: {} }];
     });
     const message = expectDeny(injectPod(pod, CTX));
     expect(message).toMatch(
-      /^3 problems: \(1\) leader-election\/routing: "x".*; \(2\) leader-election\/agent-port: "1".*; \(3\) spec\.automountServiceAccountToken/,
+      /^3 problems: \(1\) leader-election\/routing: "x".*; \(2\) leader-election\/agent-port: "1".*; \(3\) the pod already has a volume named "leader-election-agent-token"/,
     );
   });
 
-  it('denies a pod without a service-account token, since the agent could not work', () => {
-    const pod = deploymentPod((p) => (p.spec.automountServiceAccountToken = false));
-    expect(expectDeny(injectPod(pod, CTX))).toContain('spec.automountServiceAccountToken is false');
-    inject(deploymentPod((p) => (p.spec.automountServiceAccountToken = true)));
+  // Issue 14: a pod (or its ServiceAccount) with automountServiceAccountToken false left the agent
+  // without a token; the pod's field was refused, the ServiceAccount's the webhook cannot see.
+  it('gives the agent its own projected token, whatever automountServiceAccountToken says', () => {
+    for (const automount of [false, true, undefined]) {
+      const { doc } = inject(deploymentPod((p) => (p.spec.automountServiceAccountToken = automount)));
+      const volume = doc.spec.volumes.find((v: Raw) => v.name === 'leader-election-agent-token');
+      expect(volume.projected.sources.map((s: Raw) => Object.keys(s)[0])).toEqual([
+        'serviceAccountToken',
+        'configMap',
+        'downwardAPI',
+      ]);
+      expect(agentOf(doc).volumeMounts).toEqual([
+        {
+          name: 'leader-election-agent-token',
+          mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+          readOnly: true,
+        },
+      ]);
+      // The app containers are left to the pod's own setting.
+      expect(doc.spec.containers[0].volumeMounts).toBeUndefined();
+    }
   });
 
   it('denies a port already declared by another container', () => {
