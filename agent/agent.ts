@@ -41,6 +41,7 @@ const HANDOFF_UNREADY_BOUND_MS = 3_000;
 function lostReason(reason: string): string {
   if (reason.startsWith('handing over'))
     return reason.includes('app has not been ready') ? 'app-unready' : 'handover';
+  if (reason.includes("lacks the injection's")) return 'not-injected';
   if (reason.startsWith('the pod')) return 'pod-deleted';
   return reason;
 }
@@ -107,6 +108,7 @@ export class Agent {
       podUID: config.podUID,
       log,
       onDeletion: (why) => this.onPodDeletion(why),
+      onNotInjected: (why) => this.leaveElection(why),
       onPod: (pod) => this.onOwnPod(appReady(pod, config.agentName)),
     });
 
@@ -300,9 +302,18 @@ export class Agent {
       this.log.info({ why }, 'pod going away; keeping the lease until SIGTERM (on-deletion: hold)');
       return;
     }
+    this.leaveElection(why);
+  }
+
+  /**
+   * Leaves the election for good (the pod is going away, or is not one the webhook injected): a
+   * leader writes False and releases; a follower never campaigns again. /leader says why.
+   */
+  private leaveElection(why: string): void {
+    if (this.stepDown) return;
     this.stepDown = why;
     const leading = this.elector.isLeader();
-    this.log.info({ why, leading }, 'pod going away: leaving the election and releasing the lease');
+    this.log.info({ why, leading }, 'leaving the election');
     // The elector's stop never rejects; agent.stop() (SIGTERM) waits for this same stop.
     void this.elector.stop({ release: true, beforeRelease: () => this.writeFalseBounded(), reason: why });
     this.publish();

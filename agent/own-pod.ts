@@ -8,6 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { KubeClient } from '../common/kube/kube-client.ts';
 import { listWatch } from '../common/kube/list-watch.ts';
 import type { Logger } from '../common/logger.ts';
+import { ANNOTATION, LABEL_INJECTED, STATUS_INJECTED } from '../common/contract/keys.ts';
 
 /**
  * Why this pod is going away, or undefined while it is not: it has a deletionTimestamp,
@@ -21,6 +22,22 @@ export function podDeletion(pod: V1Pod | undefined, uid: string | undefined): st
     return `the pod is being deleted${grace !== undefined ? ` (grace period ${grace}s)` : ''}`;
   }
   return undefined;
+}
+
+/**
+ * Why this pod must not campaign, or undefined: it lacks the marks the webhook puts on every pod
+ * it injects (label leader-election/injected=true, annotation leader-election/status: injected).
+ * A copy made with `kubectl debug --copy-to` (which drops labels and annotations by default)
+ * keeps the agent container; it must not join the production election, where it could win and
+ * take the traffic's leadership away from the real replicas.
+ */
+export function missingInjectionMarks(pod: V1Pod): string | undefined {
+  const missing: string[] = [];
+  if (pod.metadata?.labels?.[LABEL_INJECTED] !== 'true') missing.push(`label ${LABEL_INJECTED}=true`);
+  if (pod.metadata?.annotations?.[ANNOTATION.status] !== STATUS_INJECTED)
+    missing.push(`annotation ${ANNOTATION.status}: ${STATUS_INJECTED}`);
+  if (missing.length === 0) return undefined;
+  return `the pod lacks the injection's ${missing.join(' and ')} (a copy, e.g. kubectl debug --copy-to?): not campaigning`;
 }
 
 /** The pod's Ready condition is True. */
@@ -37,6 +54,8 @@ export interface OwnPodWatcherOptions {
   log: Logger;
   /** Called once, when the pod is first seen going away. */
   onDeletion: (why: string) => void;
+  /** Called once, when the pod is seen without the injection's marks (missingInjectionMarks). */
+  onNotInjected?: (why: string) => void;
   /** Every version of the pod seen (its status: the app's readiness). */
   onPod?: (pod: V1Pod) => void;
 }
@@ -45,6 +64,7 @@ export class OwnPodWatcher {
   private readonly opts: OwnPodWatcherOptions;
   private abort: AbortController | undefined;
   private told = false;
+  private unmarkedTold = false;
   private missingLogged = false;
   private ready: boolean | undefined;
   private readonly unreadyWaiters = new Set<() => void>();
@@ -68,6 +88,11 @@ export class OwnPodWatcher {
     this.ready = pod ? podReady(pod) : false;
     if (!this.ready) for (const w of [...this.unreadyWaiters]) w();
     if (pod) this.opts.onPod?.(pod);
+    const unmarked = pod ? missingInjectionMarks(pod) : undefined;
+    if (unmarked && !this.unmarkedTold) {
+      this.unmarkedTold = true;
+      this.opts.onNotInjected?.(unmarked);
+    }
     const why = podDeletion(pod, this.opts.podUID);
     if (!why || this.told) return;
     this.told = true;

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it, vi } from 'vitest';
-import { OwnPodWatcher, podDeletion } from '../../agent/own-pod.ts';
+import { missingInjectionMarks, OwnPodWatcher, podDeletion } from '../../agent/own-pod.ts';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { silentLogger } from '../../common/logger.ts';
 
@@ -64,5 +64,27 @@ describe('OwnPodWatcher.whenNotReady (the hand-off waits for it before releasing
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('missingInjectionMarks (a kubectl debug copy must not campaign)', () => {
+  const marked = (): V1Pod => ({
+    metadata: {
+      name: 'web-0',
+      labels: { 'leader-election/injected': 'true' },
+      annotations: { 'leader-election/status': 'injected' },
+    },
+  });
+  it('is satisfied by the webhook’s label and annotation, and names what is missing', () => {
+    expect(missingInjectionMarks(marked())).toBeUndefined();
+    const copy: V1Pod = { metadata: { name: 'web-0-debug' } };
+    expect(missingInjectionMarks(copy)).toBe(
+      "the pod lacks the injection's label leader-election/injected=true and annotation leader-election/status: injected (a copy, e.g. kubectl debug --copy-to?): not campaigning",
+    );
+    const noLabel = marked();
+    delete noLabel.metadata!.labels;
+    expect(missingInjectionMarks(noLabel)).toMatch(
+      /lacks the injection's label leader-election\/injected=true \(/,
+    );
   });
 });

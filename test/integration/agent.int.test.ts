@@ -149,6 +149,23 @@ describe('agent', () => {
     expect(events.map((e) => e.message)).toContain(`${leader} became leader`);
   });
 
+  // Issue 14: a copy made with `kubectl debug --copy-to` (labels and annotations dropped) keeps the
+  // agent and joined the production election; it could win it.
+  it('an agent whose pod lacks the injection marks (a debug copy) never campaigns, and says why', async () => {
+    const pod = electedPod('copy-0', { leaseName: 'copied' });
+    delete pod.metadata!.labels;
+    delete pod.metadata!.annotations;
+    await client.request('POST', `/api/v1/namespaces/${ns}/pods`, { body: pod });
+    const said = await waitUntil('the copy to step down', 30_000, async () => {
+      const s = (await agentLeader(runner, ns, 'copy-0')) as { stepDown?: string | null } | undefined;
+      return s?.stepDown ?? undefined;
+    });
+    expect(said).toMatch(/lacks the injection's label leader-election\/injected=true and annotation/);
+    // Alone with a free Lease for longer than a lease duration, it never took it.
+    await sleep(LEASE_MS + 1_000);
+    expect((await leaseHolder(client, ns, 'copied'))?.holder ?? '').toBe('');
+  });
+
   it('after SIGKILL of the leader, another takes over, no earlier than the lease allows', async () => {
     const names = ['five-0', 'five-1', 'five-2', 'five-3', 'five-4'];
     const old = await currentLeader('five', names);

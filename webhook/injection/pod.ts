@@ -133,11 +133,13 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
   }
 
   if (parsed.ok) {
-    // Every container of a pod shares its network namespace: the agent's port must be free.
+    // Every container of a pod shares its network namespace: the agent's TCP port must be free
+    // (a UDP or SCTP port of the same number is another socket; TCP is the default protocol).
     const port = parsed.config.port;
     for (const c of [...initContainers, ...containers]) {
       if (!isObject(c) || !Array.isArray(c.ports)) continue;
-      if (c.ports.some((p) => isObject(p) && p.containerPort === port)) {
+      const tcp = (p: unknown) => isObject(p) && (p.protocol === undefined || p.protocol === 'TCP');
+      if (c.ports.some((p) => tcp(p) && isObject(p) && p.containerPort === port)) {
         const given = annotations[ANNOTATION.agentPort] !== undefined;
         problems.push(
           `${ANNOTATION.agentPort}: port ${port}${given ? '' : ' (the default)'} is already declared by container ` +

@@ -431,6 +431,15 @@ describe('injectPod: denials', () => {
       p.metadata.annotations[A.agentPort] = '4041';
     });
     expect(agentOf(inject(moved).doc).ports[0].containerPort).toBe(4041);
+    // Issue 14: the same number over UDP is another socket, and was refused.
+    const udp = deploymentPod((p) =>
+      p.spec.containers[0].ports.push({ containerPort: 4040, protocol: 'UDP' }),
+    );
+    expect(agentOf(inject(udp).doc).ports[0].containerPort).toBe(4040);
+    const tcp = deploymentPod((p) =>
+      p.spec.containers[0].ports.push({ containerPort: 4040, protocol: 'TCP' }),
+    );
+    expect(expectDeny(injectPod(tcp, CTX))).toContain('port 4040 (the default) is already declared');
   });
 
   it.each([
