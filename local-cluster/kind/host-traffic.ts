@@ -5,13 +5,14 @@
 // returns through the node). The route is removed by stop(), and goes with the node's
 // network at kind-down anyway. Needs root (ip route) and a node address the host can reach
 // (Linux with docker or podman: the node is a container on a bridge).
-import { request } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
 import { run } from '../run.ts';
 import type { Answer } from './elected-group.ts';
 
 export class HostTraffic {
   readonly answers: Answer[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<ClientRequest>();
   private readonly route: string[];
   private readonly clusterIP: string;
   private readonly intervalMs: number;
@@ -45,6 +46,8 @@ export class HostTraffic {
         res.on('end', () => this.answers.push({ t, pod: body.trim() }));
       },
     );
+    this.inFlight.add(req);
+    req.on('close', () => this.inFlight.delete(req));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err) => this.answers.push({ t, err: err.message }));
     req.end();
@@ -58,6 +61,8 @@ export class HostTraffic {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    // Nothing may outlive stop(): a request caught by the route's removal could hang its socket.
+    for (const req of this.inFlight) req.destroy();
     await run('ip', ['route', 'del', ...this.route]);
   }
 }
