@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ANNOTATION, CONDITION_LEADER } from '../../common/contract/keys.ts';
+import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, STATUS_INJECTED } from '../../common/contract/keys.ts';
 import { parseElectionConfig } from '../../common/contract/election-config.ts';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { agentContainer } from '../../webhook/injection/agent-container.ts';
@@ -184,7 +184,13 @@ describe('container images: the Dockerfiles’ entrypoints on the bundles', () =
       body: {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: 'image-agent-0', labels: { app: 'image-agent' }, annotations },
+        // The marks the webhook puts on the pods it injects: an agent in a pod without them
+        // (a kubectl debug copy) does not campaign (agent/own-pod.ts).
+        metadata: {
+          name: 'image-agent-0',
+          labels: { app: 'image-agent', [LABEL_INJECTED]: 'true' },
+          annotations: { ...annotations, [ANNOTATION.status]: STATUS_INJECTED },
+        },
         spec: {
           readinessGates: [{ conditionType: CONDITION_LEADER }],
           containers: [{ name: 'app', image: 'registry.example/app:1' }],

@@ -71,6 +71,10 @@ async function createPod(
       },
       spec: {
         ...(opts.sa ? { serviceAccountName: opts.sa } : {}),
+        // A terminating pod that no node holds is marked Failed and deleted by the pod GC
+        // (gcUnscheduledTerminating, every 20 s), which made the finalizer test flaky: bound to a
+        // node name (no such node: the orphan GC waits 40 s), it stays terminating, as with a kubelet.
+        ...(opts.finalizer ? { nodeName: 'rbac-test-node' } : {}),
         containers: [{ name: 'app', image: ECHO_IMAGE }],
       },
     },
@@ -217,6 +221,8 @@ describe('RBAC reconciler', () => {
       contentType: 'application/json-patch+json',
       body: [{ op: 'remove', path: '/metadata/finalizers' }],
     });
+    // No kubelet confirms the termination: delete it for good, as the kubelet would.
+    await admin.request('DELETE', `/api/v1/namespaces/${ns}/pods/slow`, { query: { gracePeriodSeconds: 0 } });
     await expectSubjects(admin, ns, []);
   });
 
