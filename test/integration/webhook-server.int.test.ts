@@ -348,6 +348,25 @@ describe('webhook server behind kube-apiserver', () => {
     expect(warnings.join('\n')).toMatch(/maxUnavailable/);
   });
 
+  it('refuses, naming what the product needs, a Windows pod, a Job-like pod in container mode, and one with no room left for its annotations', async () => {
+    const cases: [string, Raw, string][] = [
+      ['windows', { os: { name: 'windows' } }, 'the agent is a Linux container'],
+      ['job', { restartPolicy: 'Never' }, 'the pod could never complete'],
+      ['big', {}, "would pass the API server's limit of 262144 bytes"],
+    ];
+    for (const [what, spec, message] of cases) {
+      const name = uniq(what);
+      const annotations: Record<string, string> = { ...OPTED_IN };
+      if (what === 'job') annotations[ANNOTATION.agentMode] = 'container';
+      if (what === 'big') annotations['example.com/blob'] = 'x'.repeat(256 * 1024 - 400);
+      const body = podBody(name, annotations);
+      Object.assign(body.spec, spec);
+      const err = await refusal(createPod(ns, body));
+      expect(err.status, what).toBe(403);
+      expect(err.message, what).toContain(message);
+    }
+  });
+
   it('never sees a pod without the annotation (or one opting out): the API server keeps it away', async () => {
     const plain = uniq('plain');
     const optedOut = uniq('opted-out');

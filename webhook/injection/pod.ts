@@ -48,6 +48,46 @@ function describePod(metadata: JsonObject, namespace: string | undefined): strin
  *   second call (reinvocation, a retried request) is a no-op;
  * - anything that would leave the pod without a working agent → deny, listing every problem.
  */
+/** The API server's limit on a pod's annotations: the sum of every key's and value's length. */
+const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
+/** Room for what the webhook adds (lease name, status marker). */
+const ANNOTATIONS_HEADROOM_BYTES = 512;
+
+/**
+ * What the API server would refuse, or what could never work, because of what the injection
+ * adds: said in the product's words, instead of a denial about a container the user never wrote.
+ */
+function podShapeProblems(
+  spec: JsonObject,
+  annotations: Record<string, string>,
+  agentMode: string,
+): string[] {
+  const problems: string[] = [];
+  const os = isObject(spec.os) ? str(spec.os.name) : undefined;
+  if (os !== undefined && os !== 'linux') {
+    problems.push(
+      `spec.os.name is ${quote(os)}: the agent is a Linux container (its securityContext is Linux-only), so ` +
+        'leader election needs a Linux pod',
+    );
+  }
+  const restart = str(spec.restartPolicy) ?? 'Always';
+  if (agentMode === 'container' && restart !== 'Always') {
+    problems.push(
+      `${ANNOTATION.agentMode}: "container" with restartPolicy ${restart} (a Job's pod?): the agent container ` +
+        'never exits, so the pod could never complete; use the default agent-mode, sidecar, which the kubelet ' +
+        'stops when the app containers are done',
+    );
+  }
+  const size = Object.entries(annotations).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  if (size + ANNOTATIONS_HEADROOM_BYTES > ANNOTATIONS_LIMIT_BYTES) {
+    problems.push(
+      `the pod's annotations take ${size} bytes: with the ${ANNOTATIONS_HEADROOM_BYTES} the injection adds they ` +
+        `would pass the API server's limit of ${ANNOTATIONS_LIMIT_BYTES} bytes; make room`,
+    );
+  }
+  return problems;
+}
+
 export function injectPod(rawPod: unknown, ctx: PodContext): InjectionResult {
   try {
     return injectPodUnsafe(rawPod, ctx);
@@ -148,6 +188,8 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
       }
     }
   }
+
+  if (parsed.ok) problems.push(...podShapeProblems(spec, annotations, parsed.config.agentMode));
 
   if (problems.length > 0 || !parsed.ok || leaseName === undefined) return deny(problems);
   const cfg = parsed.config;

@@ -421,6 +421,35 @@ describe('injectPod: denials', () => {
     }
   });
 
+  // Issue 14: the API server refused these with messages about the agent the user never wrote,
+  // or (a Job in container mode) the pod could never complete.
+  it('denies, in the product’s words, pods the injection cannot work in', () => {
+    const windows = deploymentPod((p) => (p.spec.os = { name: 'windows' }));
+    expect(expectDeny(injectPod(windows, CTX))).toContain(
+      'spec.os.name is "windows": the agent is a Linux container',
+    );
+    expect(inject(deploymentPod((p) => (p.spec.os = { name: 'linux' }))).doc.spec.os).toEqual({
+      name: 'linux',
+    });
+
+    const job = deploymentPod((p) => {
+      p.spec.restartPolicy = 'Never';
+      p.metadata.annotations[A.agentMode] = 'container';
+    });
+    expect(expectDeny(injectPod(job, CTX))).toContain(
+      'leader-election/agent-mode: "container" with restartPolicy Never (a Job\'s pod?)',
+    );
+    // The default sidecar mode works in a Job: the kubelet stops a native sidecar when the app is done.
+    inject(deploymentPod((p) => (p.spec.restartPolicy = 'OnFailure')));
+
+    const big = deploymentPod(
+      (p) => (p.metadata.annotations['example.com/blob'] = 'x'.repeat(256 * 1024 - 200)),
+    );
+    expect(expectDeny(injectPod(big, CTX))).toMatch(
+      /would pass the API server's limit of 262144 bytes; make room$/,
+    );
+  });
+
   it('denies a port already declared by another container', () => {
     const pod = deploymentPod((p) => p.spec.containers[0].ports.push({ containerPort: 4040 }));
     expect(expectDeny(injectPod(pod, CTX))).toContain(
