@@ -37,14 +37,12 @@ const TAKEOVER_WAIT_MAX_MS = 10_000;
  */
 const HANDOFF_UNREADY_BOUND_MS = 3_000;
 
-/** The bounded reason label of leader_election_leadership_lost_total. */
-function lostReason(reason: string): string {
-  if (reason.startsWith('handing over'))
-    return reason.includes('app has not been ready') ? 'app-unready' : 'handover';
-  if (reason.includes("lacks the injection's")) return 'not-injected';
-  if (reason.startsWith('the pod')) return 'pod-deleted';
-  return reason;
-}
+/**
+ * The reason label of leader_election_leadership_lost_total when the agent itself gives up
+ * leadership; otherwise the elector's own reason (a bounded set: lease lost, renew deadline
+ * passed, process was paused, stopping).
+ */
+type LostReason = 'handover' | 'app-unready' | 'pod-deleted' | 'not-injected';
 
 export class Agent {
   readonly config: AgentConfig;
@@ -97,7 +95,7 @@ export class Agent {
       log,
       // From the watcher's timer: not awaited. handOff never rejects (the release retries and
       // logs API errors; the gate write is bounded and never rejects).
-      onTarget: (target) => void this.handOff(target, 'a newer revision is ready (rollout)'),
+      onTarget: (target) => void this.handOff(target, 'a newer revision is ready (rollout)', 'handover'),
       onChange: () => this.checkHealth(),
     });
 
@@ -108,7 +106,7 @@ export class Agent {
       podUID: config.podUID,
       log,
       onDeletion: (why) => this.onPodDeletion(why),
-      onNotInjected: (why) => this.leaveElection(why),
+      onNotInjected: (why) => this.leaveElection(why, 'not-injected'),
       onPod: (pod) => this.onOwnPod(appReady(pod, config.agentName)),
     });
 
@@ -173,7 +171,7 @@ export class Agent {
         onStoppedLeading: (reason) => {
           masterStatus.set(labels, 0);
           // Bounded label values: a hand-off names its target only in the log and the Event.
-          lostLeader.inc({ ...labels, reason: lostReason(reason) });
+          lostLeader.inc({ ...labels, reason: this.giving ?? reason });
           // False first: whatever comes next, this pod must stop looking like the leader.
           this.followerSince = undefined;
           // Not awaited (a callback of the election loop); the writer never rejects.
@@ -204,11 +202,14 @@ export class Agent {
   }
 
   private handingOff = false;
+  /** Why the agent itself is giving leadership up, while it does (the lost-leadership label). */
+  private giving: LostReason | undefined;
 
   /** Hands the Lease to `target` (a newer revision, a healthy follower): gate False first, then a reserved release. */
-  private async handOff(target: string, why: string): Promise<void> {
+  private async handOff(target: string, why: string, cause: LostReason): Promise<void> {
     if (this.handingOff) return;
     this.handingOff = true;
+    this.giving = cause;
     try {
       this.log.info({ target, why }, 'handing the lease over');
       const done = await this.elector.handOff(target, () => this.stopShowingLeader(), why);
@@ -219,6 +220,7 @@ export class Agent {
         );
     } finally {
       this.handingOff = false;
+      this.giving = undefined;
     }
   }
 
@@ -286,7 +288,7 @@ export class Agent {
     if (d.kind === 'recheck') {
       this.healthTimer = setTimeout(() => this.checkHealth(), Math.ceil(d.at - this.clock.now()) + 1);
     } else if (d.kind === 'hand-over') {
-      void this.handOff(d.target, d.reason); // never rejects (see handOff)
+      void this.handOff(d.target, d.reason, 'app-unready'); // never rejects (see handOff)
     }
   }
 
@@ -302,16 +304,17 @@ export class Agent {
       this.log.info({ why }, 'pod going away; keeping the lease until SIGTERM (on-deletion: hold)');
       return;
     }
-    this.leaveElection(why);
+    this.leaveElection(why, 'pod-deleted');
   }
 
   /**
    * Leaves the election for good (the pod is going away, or is not one the webhook injected): a
    * leader writes False and releases; a follower never campaigns again. /leader says why.
    */
-  private leaveElection(why: string): void {
+  private leaveElection(why: string, cause: LostReason): void {
     if (this.stepDown) return;
     this.stepDown = why;
+    this.giving = cause; // for good: the agent never leads again
     const leading = this.elector.isLeader();
     this.log.info({ why, leading }, 'leaving the election');
     // The elector's stop never rejects; agent.stop() (SIGTERM) waits for this same stop.

@@ -18,7 +18,7 @@
 import {
   answerAfterGap,
   ElectedGroup,
-  gaps,
+  longestGap,
   KindCluster,
   kindDown,
   kindUp,
@@ -171,7 +171,7 @@ async function trial(group: ElectedGroup, scenario: Scenario): Promise<KindTrial
     interleavedAnswers,
     answeredMs: first.t - t0,
     samePod: next === old,
-    longestGapMs: Math.max(0, ...gaps(got)),
+    longestGapMs: longestGap(got),
     nonLeaderAnswers,
     nonLeaderLateMs,
     maxReadyEndpoints: group.observer.maxReadyEndpoints(t0),

@@ -15,7 +15,7 @@ import { repoRoot } from './control-plane/control-plane.ts';
 import {
   answerAfterGap,
   ElectedGroup,
-  gaps,
+  longestGap,
   oneServerAtATime,
   type Answer,
   type Raw,
@@ -94,7 +94,7 @@ async function step(
   const result: Step = {
     what,
     answeredMs: first ? first.t - start : undefined,
-    longestGapMs: Math.max(0, ...gaps(got)),
+    longestGapMs: longestGap(got),
   };
   console.log(
     `  → ${short(first?.pod ?? '?')} answered ${result.answeredMs ?? '?'} ms after it; ` +

@@ -77,6 +77,7 @@ export {
   ElectedGroup,
   podUp,
   gaps,
+  longestGap,
   oneServerAtATime,
   timeline,
   TIMINGS,

@@ -343,6 +343,11 @@ export function gaps(list: Answer[]): number[] {
   return out;
 }
 
+/** The longest stretch with no answered request (0 with fewer than two answers). */
+export function longestGap(list: Answer[]): number {
+  return Math.max(0, ...gaps(list));
+}
+
 /**
  * What happened since `t0`, to explain a failed scenario: the observer's events and the
  * traffic client's answers, one line per run of answers by the same pod.

@@ -359,63 +359,38 @@ describe('Elector', () => {
   // Issue 12, item 8: break before make needs to know whether the Lease was taken from a holder
   // that stopped renewing, rather than created or taken released.
   it('says whom it took the Lease from by expiry, and nobody after a create or a release', async () => {
-    const store = new FakeLeases();
-    const e = elector(store, 'me');
-    e.start();
-    await vi.advanceTimersByTimeAsync(1);
-    expect(e.isLeader()).toBe(true);
-    expect(e.takenOverFrom()).toBeUndefined(); // created
-    await e.stop({ release: false });
-
-    const expired = new FakeLeases();
-    expired.write({
-      holderIdentity: 'old',
-      leaseDurationSeconds: 15,
+    /** An elector on a store holding `record` (none: absent), run until it leads. */
+    const leadingOn = async (record?: LeaseRecord, lostAnswer = false): Promise<Elector> => {
+      const store = new FakeLeases();
+      if (record) store.write(record);
+      if (lostAnswer) store.failures.push({ verb: 'update', error: 'lost' });
+      const e = elector(store, 'me');
+      e.start();
+      // No watch event shows an applied write: a retry after a lost answer meets a 409.
+      if (lostAnswer) store.watchers = [];
+      await vi.advanceTimersByTimeAsync(timings.leaseDurationMs + 3 * timings.retryPeriodMs);
+      expect(e.isLeader()).toBe(true);
+      return e;
+    };
+    const held = (holderIdentity: string): LeaseRecord => ({
+      holderIdentity,
+      leaseDurationSeconds: holderIdentity ? 15 : 1,
       leaseTransitions: 1,
       renewTime: 'x',
       acquireTime: 'x',
     });
-    const e2 = elector(expired, 'me');
-    e2.start();
-    await vi.advanceTimersByTimeAsync(timings.leaseDurationMs + timings.retryPeriodMs);
-    expect(e2.isLeader()).toBe(true);
-    expect(e2.takenOverFrom()).toBe('old');
-    await e2.stop({ release: false });
-
-    // An acquire applied whose answer was lost, then a retry answered 409 (seen on kind after the
-    // API server was frozen: it applied the queued requests in order): leading starts from the
-    // record read next, and it was still a takeover.
-    const lost = new FakeLeases();
-    lost.write({
-      holderIdentity: 'old',
-      leaseDurationSeconds: 15,
-      leaseTransitions: 1,
-      renewTime: 'x',
-      acquireTime: 'x',
-    });
-    lost.failures.push({ verb: 'update', error: 'lost' });
-    const e4 = elector(lost, 'me');
-    e4.start();
-    lost.watchers = []; // no watch event shows the applied write: the retry meets a 409
-    await vi.advanceTimersByTimeAsync(timings.leaseDurationMs + 3 * timings.retryPeriodMs);
-    expect(e4.isLeader()).toBe(true);
-    expect(e4.takenOverFrom()).toBe('old');
-    await e4.stop({ release: false });
-
-    const released = new FakeLeases();
-    released.write({
-      holderIdentity: '',
-      leaseDurationSeconds: 1,
-      leaseTransitions: 1,
-      renewTime: 'x',
-      acquireTime: 'x',
-    });
-    const e3 = elector(released, 'me');
-    e3.start();
-    await vi.advanceTimersByTimeAsync(1);
-    expect(e3.isLeader()).toBe(true);
-    expect(e3.takenOverFrom()).toBeUndefined();
-    await e3.stop({ release: false });
+    for (const [what, e, from] of [
+      ['created', await leadingOn(), undefined],
+      ['taken from an expired holder', await leadingOn(held('old')), 'old'],
+      ['taken released', await leadingOn(held('')), undefined],
+      // An acquire applied whose answer was lost, then a retry answered 409 (seen on kind after
+      // the API server was frozen: it applied the queued requests in order): leading starts from
+      // the record read next, and it was still a takeover.
+      ['taken from an expired holder, answer lost', await leadingOn(held('old'), true), 'old'],
+    ] as const) {
+      expect(e.takenOverFrom(), what).toBe(from);
+      await e.stop({ release: false });
+    }
   });
 
   // Issue 12, item 2: SIGTERM while an acquire is in flight. stop() decided whether to

@@ -18,7 +18,7 @@ import {
   apiServerAddresses,
   cutOffApiServer,
   ElectedGroup,
-  gaps,
+  longestGap,
   healApiServer,
   nodeExec,
   nodePod,
@@ -148,7 +148,7 @@ function figures(g: ElectedGroup, got: Answer[], t0: number): string {
   const holders = g.observer.events.filter((e) => e.kind === 'holder' && e.t >= t0 && e.holder !== '');
   return (
     `no ready endpoint for ${g.observer.leaderlessMs(t0, Date.now())} ms in all, ` +
-    `longest with no answer ${Math.max(0, ...gaps(got))} ms ` +
+    `longest with no answer ${longestGap(got)} ms ` +
     `(${got.filter((a) => !a.pod).length} of ${got.length} requests failed), ` +
     `${holders.length} new holder(s)`
   );

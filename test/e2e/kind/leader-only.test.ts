@@ -7,7 +7,7 @@
 // exited (the test app ignores SIGTERM here, with a 30 s grace period). Both routings.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
-import { ElectedGroup, gaps, type Raw, sleep, TIMINGS } from '../../../local-cluster/index.ts';
+import { ElectedGroup, longestGap, type Raw, sleep, TIMINGS } from '../../../local-cluster/index.ts';
 import { e2eClient, e2eCluster, expectOneServerAtATime } from './e2e.ts';
 
 /** The app ignores SIGTERM, so a deleted pod lives this long: the agent must not wait for it. */
@@ -112,7 +112,7 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       const ms = (t: number | undefined) => (t === undefined ? '—' : `${t - t0}`);
       console.log(
         `[kind] ${routing}: leader ${old} deleted: ${next} answered after ${firstNew - t0} ms; ` +
-          `no pod answered for ${Math.max(0, ...gaps(got))} ms at most; Lease held +${ms(holderAt)}, ` +
+          `no pod answered for ${longestGap(got)} ms at most; Lease held +${ms(holderAt)}, ` +
           `gate True +${ms(gateAt)}, Ready +${ms(readyAt)}, ready endpoint +${ms(endpointAt)} ms`,
       );
     });

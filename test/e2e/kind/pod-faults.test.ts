@@ -12,7 +12,7 @@ import {
   cutOffApiServer,
   ElectedGroup,
   freezePod,
-  gaps,
+  longestGap,
   healApiServer,
   killContainer,
   nodePod,
@@ -52,7 +52,6 @@ const STALE_GATE_BUG = 'kubelet: Ready from a stale readiness gate after fencing
 const LEAVE_BOUND_MS = 10_000;
 const RECOVERY_BOUND_MS = 90_000;
 
-/** What the observer and the traffic client saw from `t0`, one line per change, to explain a failure. */
 /** Runs a scenario's body; on failure, logs the timeline since `t0` first. */
 async function explained(group: ElectedGroup, t0: () => number, body: () => Promise<void>): Promise<void> {
   try {
@@ -82,9 +81,6 @@ const firstMiss = (got: Answer[], pod: string) => got.find((a) => a.pod !== pod)
  * leader answered), so that the first stretch without answers counts in full.
  */
 const seenFrom = (group: ElectedGroup, t0: number) => group.answers(t0 - 1_000);
-
-/** The longest stretch with no answer, as the [kind] lines report it. */
-const longestGap = (got: Answer[]) => Math.max(0, ...gaps(got));
 
 const pod = (group: ElectedGroup, name: string) => group.client.get<Raw>(`${group.api}/pods/${name}`);
 
@@ -138,30 +134,40 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       client?.close();
     });
 
+    /**
+     * SIGKILLs `container` of a stable leader; waits until a pod answers again after the traffic
+     * left the old leader, then checks one server at a time. `started` gets the fault's time.
+     */
+    async function killLeaderContainer(container: string, started: (t0: number) => void) {
+      const old = await stableLeader();
+      const target = nodePod(await pod(group, old));
+      const t0 = Date.now();
+      started(t0);
+      await killContainer(target, container);
+      const back = await waitUntil(
+        `someone to answer again after the ${container} container was killed`,
+        RECOVERY_BOUND_MS,
+        async () => {
+          const got = await group.answers(t0);
+          const miss = firstMiss(got, old);
+          return miss && got.find((a) => a.t > miss.t && a.pod);
+        },
+        250,
+      );
+      await sleep(2_000);
+      const got = await seenFrom(group, t0);
+      expectOneServerAtATime(group, got, t0);
+      return { old, t0, back, got, miss: firstMiss(got, old)! };
+    }
+
     it("SIGKILL of the leader's agent: traffic leaves it at once, someone serves again, one at a time", async () => {
       let t0 = 0;
       await explained(
         group,
         () => t0,
         async () => {
-          const old = await stableLeader();
-          const target = nodePod(await pod(group, old));
-          t0 = Date.now();
-          await killContainer(target, AGENT);
-          const back = await waitUntil(
-            'someone to answer again after the traffic left the old leader',
-            RECOVERY_BOUND_MS,
-            async () => {
-              const got = await group.answers(t0);
-              const miss = firstMiss(got, old);
-              return miss && got.find((a) => a.t > miss.t && a.pod);
-            },
-            250,
-          );
-          await sleep(2_000);
-          const got = await seenFrom(group, t0);
-          expectOneServerAtATime(group, got, t0);
-          const left = firstMiss(got, old)!.t - t0;
+          const { old, back, got, miss } = await killLeaderContainer(AGENT, (t) => (t0 = t));
+          const left = miss.t - t0;
           expect(left, 'the traffic leaves the old leader within a few seconds').toBeLessThan(LEAVE_BOUND_MS);
           const restarts = (await pod(group, old)).status.initContainerStatuses.find(
             (c: Raw) => c.name === AGENT,
@@ -181,24 +187,7 @@ for (const routing of ['readiness-gate', 'label'] as const) {
         group,
         () => t0,
         async () => {
-          const old = await stableLeader();
-          const target = nodePod(await pod(group, old));
-          t0 = Date.now();
-          await killContainer(target, 'app');
-          const back = await waitUntil(
-            'someone to answer again after the app was killed',
-            RECOVERY_BOUND_MS,
-            async () => {
-              const got = await group.answers(t0);
-              const miss = firstMiss(got, old);
-              return miss && got.find((a) => a.t > miss.t && a.pod);
-            },
-            250,
-          );
-          await sleep(2_000);
-          const got = await seenFrom(group, t0);
-          expectOneServerAtATime(group, got, t0);
-          const miss = firstMiss(got, old)!;
+          const { old, back, got, miss } = await killLeaderContainer('app', (t) => (t0 = t));
           console.log(
             `[kind] ${routing}: app of leader ${old} SIGKILLed: first unanswered request after ${miss.t - t0} ms; ` +
               `${back.pod === old ? 'the same pod' : back.pod} answered after ${back.t - t0} ms; ` +
