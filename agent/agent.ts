@@ -10,6 +10,8 @@ import { RolloutWatcher } from './handoff.ts';
 import { OwnPodWatcher } from './own-pod.ts';
 import { appReady, leaderHealthDecision } from './health.ts';
 import { waitPreviousHolderUnready } from './takeover.ts';
+import { attestsHolderGone } from './attestation.ts';
+import { HolderPodWatcher } from './holder-pod.ts';
 import { Elector } from '../common/election/elector.ts';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { fencingCheck } from './fencing.ts';
@@ -53,6 +55,7 @@ export class Agent {
   private readonly writer: ReadinessWriter;
   private readonly rollout: RolloutWatcher;
   private readonly ownPod: OwnPodWatcher;
+  private readonly holderPod: HolderPodWatcher;
   /** Why the agent left the election for good (its pod is going away); undefined while campaigning. */
   private stepDown: string | undefined;
   /** The app containers' readiness as the kubelet last reported it; undefined before the pod is seen. */
@@ -110,6 +113,14 @@ export class Agent {
       onPod: (pod) => this.onOwnPod(appReady(pod, config.agentName)),
     });
 
+    // Kubelet attestation (agent/attestation.ts): a follower watches the holder's pod.
+    this.holderPod = new HolderPodWatcher({
+      client: this.client,
+      namespace: config.namespace,
+      log,
+      onPod: () => this.judgeHolder(),
+    });
+
     this.stopProcessMetrics = registerProcessMetrics(this.registry);
     const labels = { name: config.leaseName };
     const slowPath = this.registry.counter(
@@ -136,6 +147,10 @@ export class Agent {
     const apiErrors = this.registry.counter(
       'leader_election_api_errors_total',
       'Lease API errors by verb and reason.',
+    );
+    this.attested = this.registry.counter(
+      'leader_election_holder_attested_gone_total',
+      "Times the holder's kubelet reported its agent dead and this agent took the Lease before it expired.",
     );
     const leaseTransitions = this.registry.gauge(
       'leader_election_lease_transitions',
@@ -193,12 +208,35 @@ export class Agent {
           this.publish();
         },
         onSlowPath: () => slowPath.inc(labels),
+        onLeaseRecord: (record) => {
+          // Followers watch the holder's pod, when it is a pod of this namespace named by the
+          // holder identity (the agents' default); leaders and stepped-down agents watch none.
+          const other =
+            !this.stepDown &&
+            config.leaseNamespace === config.namespace &&
+            record.holderIdentity !== '' &&
+            record.holderIdentity !== config.identity;
+          this.holderPod.follow(other ? record.holderIdentity : undefined);
+          this.judgeHolder();
+        },
         onRequest: (verb, ms, err) => {
           requestSeconds.observe({ verb }, ms / 1000);
           if (err) apiErrors.inc({ verb, reason: (err as { reason?: string }).reason ?? err.name });
         },
       },
     });
+  }
+
+  private readonly attested: ReturnType<Registry['counter']>;
+
+  /** Kubelet attestation: the holder's record, judged against its pod as last seen. */
+  private judgeHolder(): void {
+    const obs = this.elector.observedLease();
+    const pod = this.holderPod.last();
+    if (!obs || !pod) return;
+    const why = attestsHolderGone(obs.record, pod, this.config.agentName);
+    if (why && this.elector.attestHolderGone(obs.resourceVersion, why))
+      this.attested.inc({ name: this.config.leaseName });
   }
 
   private handingOff = false;
@@ -238,12 +276,9 @@ export class Agent {
     ) {
       const boundMs = Math.min(this.config.timings.leaseDurationMs, TAKEOVER_WAIT_MAX_MS);
       const started = this.clock.now();
-      const seen = await waitPreviousHolderUnready(
-        this.client,
-        this.config.namespace,
-        previous,
-        boundMs,
-      ).catch(() => 'still ready' as const);
+      const seen = await waitPreviousHolderUnready(this.client, this.config.namespace, previous, boundMs, {
+        routing: this.config.routing,
+      }).catch(() => 'still ready' as const);
       const waitedMs = Math.round(this.clock.now() - started);
       if (seen === 'still ready')
         this.log.warn({ previous, waitedMs }, 'previous holder still shown Ready; showing leader anyway');
@@ -315,6 +350,7 @@ export class Agent {
     if (this.stepDown) return;
     this.stepDown = why;
     this.giving = cause; // for good: the agent never leads again
+    this.holderPod.stop();
     const leading = this.elector.isLeader();
     this.log.info({ why, leading }, 'leaving the election');
     // The elector's stop never rejects; agent.stop() (SIGTERM) waits for this same stop.
@@ -485,6 +521,7 @@ export class Agent {
     this.rollout.stop();
     clearTimeout(this.healthTimer);
     this.ownPod.stop();
+    this.holderPod.stop();
     this.stopProcessMetrics();
     this.writer.stop();
     for (const fn of this.listeners) fn(this.snapshot());

@@ -1,6 +1,7 @@
 // Break before make, after a takeover by expiry (issue 12, item 8). A follower that takes the
-// Lease because the holder stopped renewing (not because it released it) shows itself as the
-// leader (gate True, role label) only once the previous holder's pod no longer shows Ready:
+// Lease because the holder stopped renewing (not because it released it), or because its
+// kubelet attested its agent dead (agent/attestation.ts), shows itself as the leader (gate True,
+// role label) only once the previous holder's pod no longer serves as leader:
 // after an API-server outage longer than the lease, the old leader is fenced (its /readyz fails)
 // but its kubelet's Ready=False reaches the API server in the same instant as our gate True, and
 // nothing orders the two. The wait is bounded: a dead node cannot report anything (its pod stays
@@ -8,13 +9,23 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../common/kube/kube-client.ts';
 import { podReady } from './own-pod.ts';
+import { LABEL_ROLE, ROLE_LEADER, type Routing } from '../common/contract/keys.ts';
 
 export type PreviousHolder = 'not ready' | 'gone' | 'still ready';
 
-/** What the previous holder's pod shows: undefined (404) means gone. */
-export function previousHolderState(pod: V1Pod | undefined): PreviousHolder {
+/**
+ * What the previous holder's pod shows: undefined (404) means gone. In label routing a Ready
+ * pod serves as leader only with the role label `leader` (its followers are Ready too: a
+ * restarted agent of that pod is one).
+ */
+export function previousHolderState(
+  pod: V1Pod | undefined,
+  routing: Routing = 'readiness-gate',
+): PreviousHolder {
   if (!pod) return 'gone';
-  return podReady(pod) ? 'still ready' : 'not ready';
+  const serving =
+    podReady(pod) && (routing !== 'label' || pod.metadata?.labels?.[LABEL_ROLE] === ROLE_LEADER);
+  return serving ? 'still ready' : 'not ready';
 }
 
 /**
@@ -27,7 +38,12 @@ export async function waitPreviousHolderUnready(
   namespace: string,
   podName: string,
   boundMs: number,
-  opts: { intervalMs?: number; now?: () => number; sleep?: (ms: number) => Promise<void> } = {},
+  opts: {
+    intervalMs?: number;
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+    routing?: Routing;
+  } = {},
 ): Promise<PreviousHolder> {
   const now = opts.now ?? (() => performance.now());
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -36,7 +52,7 @@ export async function waitPreviousHolderUnready(
   for (;;) {
     let state: PreviousHolder = 'still ready';
     try {
-      state = previousHolderState(await client.get<V1Pod>(path, { timeoutMs: 2_000 }));
+      state = previousHolderState(await client.get<V1Pod>(path, { timeoutMs: 2_000 }), opts.routing);
     } catch (err) {
       if (ApiError.isNotFound(err)) state = 'gone';
     }

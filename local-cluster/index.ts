@@ -103,6 +103,7 @@ export {
   healApiServer,
   inNode,
   killContainer,
+  pauseThenKill,
   nodePod,
   thawPod,
   type NodePod,

@@ -73,6 +73,12 @@ export interface ElectionState {
   readonly lastWriteAt?: number | undefined;
   /** Monotonic instant the last failed GET was sent. */
   readonly lastReadFailedAt?: number | undefined;
+  /**
+   * The resourceVersion of another holder's record whose writer is attested dead (kubelet
+   * attestation, agent/attestation.ts): that exact record may be taken before it expires.
+   * Any newer record (a restarted agent's renew) does not match, so the attestation lapses.
+   */
+  readonly attestedGone?: string | undefined;
 }
 
 export type Action =
@@ -268,9 +274,12 @@ export function nextAction(state: ElectionState, now: number, wallNow: Date): Ac
     if (now < reservedUntil) return { kind: 'wait', untilMonotonic: Math.max(reservedUntil, writeAt) };
   }
 
-  if (record.holderIdentity !== '') {
+  if (record.holderIdentity !== '' && state.attestedGone !== resourceVersion) {
     // Held by someone else: valid until observedAt + the RECORD's duration, not
     // ours (client-go isLeaseValid). renewTime plays no part: another clock.
+    // Unless the kubelet attests that this record's writer is dead (attestedGone): then
+    // nobody can renew it, and the acquire carries its resourceVersion, so it fails (409)
+    // if a restarted writer renewed meanwhile.
     const expiresAt = observedAt + record.leaseDurationSeconds * 1000;
     if (now < expiresAt) return { kind: 'wait', untilMonotonic: Math.max(expiresAt, writeAt) };
   }
@@ -321,6 +330,18 @@ export function onWriteConflict(state: ElectionState, sentAt: number): ElectionS
  */
 export function onWriteFailed(state: ElectionState, sentAt: number): ElectionState {
   return { ...state, lastWriteAt: Math.max(state.lastWriteAt ?? sentAt, sentAt) };
+}
+
+/**
+ * The kubelet attests that the writer of the record at `resourceVersion` is dead
+ * (agent/attestation.ts). Recorded only if that is the record we hold as current, of another
+ * holder: an attestation about an older record, our own, or a released one changes nothing.
+ */
+export function onHolderAttestedGone(state: ElectionState, resourceVersion: string): ElectionState {
+  const obs = state.observed;
+  if (typeof obs !== 'object' || obs.resourceVersion !== resourceVersion) return state;
+  if (obs.record.holderIdentity === '' || isOwnRecord(state, obs.record)) return state;
+  return { ...state, attestedGone: resourceVersion };
 }
 
 /** A GET failed (not 404): retried after a retry period. */

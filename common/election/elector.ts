@@ -22,6 +22,7 @@ import {
   leaseValidUntil,
   nextAction,
   observe,
+  onHolderAttestedGone,
   onReadFailed,
   onWriteConflict,
   onWriteFailed,
@@ -47,6 +48,8 @@ export interface ElectorCallbacks {
   onRequest?(verb: 'get' | 'create' | 'update' | 'release', ms: number, error?: ApiError | Error): void;
   /** A renew from the cached object got 409 and went the slow path (get, then update): client-go's slowpath. */
   onSlowPath?(): void;
+  /** Another holder's record was read or watched (kubelet attestation judges it, agent/attestation.ts). */
+  onLeaseRecord?(record: LeaseRecord, resourceVersion: string): void;
 }
 
 export interface ElectorOptions {
@@ -156,6 +159,31 @@ export class Elector {
   /** The Lease's UID as last seen (Events name it, as client-go's do). */
   leaseUID(): string | undefined {
     return this.cached?.lease.metadata?.uid;
+  }
+
+  /** The Lease record as last observed, with its resourceVersion; undefined when unknown or absent. */
+  observedLease(): { record: LeaseRecord; resourceVersion: string } | undefined {
+    const obs = this.state.observed;
+    return typeof obs === 'object' ? { record: obs.record, resourceVersion: obs.resourceVersion } : undefined;
+  }
+
+  /**
+   * Kubelet attestation (agent/attestation.ts): the writer of the record at `resourceVersion`
+   * is dead, so that record may be taken now instead of when it expires. Ignored unless it is
+   * the current record of another holder. True when it was taken into account.
+   */
+  attestHolderGone(resourceVersion: string, why: string): boolean {
+    if (this.stopped || this.state.attestedGone === resourceVersion) return false;
+    const before = this.state;
+    this.state = onHolderAttestedGone(this.state, resourceVersion);
+    if (this.state === before) return false;
+    const holder = typeof before.observed === 'object' ? before.observed.record.holderIdentity : undefined;
+    this.opts.log.info(
+      { holder, resourceVersion, why },
+      'holder attested gone; taking the lease before it expires',
+    );
+    this.kick();
+    return true;
   }
 
   /** Runs the loop again now: something `contend` reads has changed. */
@@ -289,8 +317,14 @@ export class Elector {
     if (this.stopped) return;
     this.remember(obs);
     this.state = observe(this.state, obs, this.clock.now());
+    this.tellRecord();
     this.updateLeadership('lease changed');
     this.kick();
+  }
+
+  private tellRecord(): void {
+    const obs = this.state.observed;
+    if (typeof obs === 'object') this.opts.callbacks?.onLeaseRecord?.(obs.record, obs.resourceVersion);
   }
 
   /**
@@ -399,6 +433,7 @@ export class Elector {
         this.report(verb, sentAt);
         this.remember(obs);
         this.state = observe(this.state, obs, this.clock.now());
+        this.tellRecord();
         return;
       }
       let written: ObservedLease;
@@ -420,7 +455,13 @@ export class Elector {
       this.needsVerify = false;
       if (action.kind !== 'renew')
         this.opts.log.info(
-          { transitions: written.record.leaseTransitions },
+          {
+            transitions: written.record.leaseTransitions,
+            ...(this.takenFrom ? { from: this.takenFrom } : {}),
+            ...(action.kind === 'acquire' && this.state.attestedGone === action.resourceVersion
+              ? { attested: true }
+              : {}),
+          },
           `acquired the lease (${action.kind})`,
         );
     } catch (err) {

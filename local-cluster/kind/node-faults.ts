@@ -49,6 +49,24 @@ export async function killContainer(pod: NodePod, container: string): Promise<vo
   await inNode(pod.node, `kill -KILL ${pid}`);
 }
 
+/**
+ * SIGSTOPs a container's main process, waits in the node until the wall clock's second has
+ * changed, then SIGKILLs it; returns the node's wall time (ms) of the SIGSTOP. The process
+ * can write nothing after the stop, and the kubelet's finishedAt (whole seconds) then falls
+ * in a later second than anything it wrote: the case kubelet attestation can prove
+ * (agent/attestation.ts). One exec, so the exec's own latency plays no part.
+ */
+export async function pauseThenKill(pod: NodePod, container: string): Promise<number> {
+  const pid = await containerPid(pod, container);
+  const out = await inNode(
+    pod.node,
+    `kill -STOP ${pid}; t=$(date +%s%3N); s=$(date +%s)
+     while [ "$(date +%s)" -le "$s" ]; do sleep 0.02; done
+     kill -KILL ${pid}; echo "$t"`,
+  );
+  return Number(out.trim());
+}
+
 /** The pod's freezer cgroup (v1) in the node: the kubelet's pod cgroup, either driver's spelling of the UID. */
 async function freezerDir(pod: NodePod): Promise<string> {
   const uid = pod.uid.replaceAll('-', '_');

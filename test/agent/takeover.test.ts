@@ -34,6 +34,17 @@ describe('previousHolderState', () => {
     expect(previousHolderState(pod(false))).toBe('not ready');
     expect(previousHolderState(undefined)).toBe('gone');
   });
+
+  it('in label routing, counts a Ready pod as serving only with the leader role label', () => {
+    const labelled = (role: string | undefined): V1Pod => ({
+      ...pod(true),
+      metadata: { name: 'web-a', labels: role ? { 'leader-election/role': role } : {} },
+    });
+    expect(previousHolderState(labelled('leader'), 'label')).toBe('still ready');
+    expect(previousHolderState(labelled('follower'), 'label')).toBe('not ready');
+    expect(previousHolderState(labelled(undefined), 'label')).toBe('not ready');
+    expect(previousHolderState(labelled('follower'), 'readiness-gate')).toBe('still ready');
+  });
 });
 
 describe('waitPreviousHolderUnready (break before make after a takeover by expiry)', () => {

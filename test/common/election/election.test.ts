@@ -10,6 +10,7 @@ import {
   nextAction,
   nextRenewDue,
   observe,
+  onHolderAttestedGone,
   onReadFailed,
   onWriteConflict,
   onWriteFailed,
@@ -329,6 +330,57 @@ describe('records naming our identity, by instance', () => {
   it("without an instance of its own, client-go's rule: every record naming us is ours", () => {
     const s = observe(initialState('me', T), { record: mine('pod-2/x'), resourceVersion: '5' }, 1_000);
     expect(nextAction(s, 1_000, WALL).kind).toBe('renew');
+  });
+});
+
+// Issue 13, item 3: kubelet attestation. The holder's kubelet proved the writer of one record
+// dead (agent/attestation.ts): that exact record may be taken before it expires; a newer one
+// (a restarted agent's renew) may not.
+describe('kubelet attestation', () => {
+  const held = observe(initialState('me', T, 'pod-1/a'), { record: other(), resourceVersion: '5' }, 1_000);
+
+  it('takes the attested record at once, with its resourceVersion', () => {
+    expect(nextAction(held, 2_000, WALL)).toEqual({ kind: 'wait', untilMonotonic: 16_000 });
+    const s = onHolderAttestedGone(held, '5');
+    const a = expectKind(nextAction(s, 2_000, WALL), 'acquire');
+    expect(a.resourceVersion).toBe('5');
+    expect(a.record).toMatchObject({ holderIdentity: 'me', leaseTransitions: 5 });
+  });
+
+  it('lapses when a newer record arrives (the writer restarted and renewed), and ignores older ones', () => {
+    const s = observe(
+      onHolderAttestedGone(held, '5'),
+      { record: other({ renewTime: 'later' }), resourceVersion: '6' },
+      2_000,
+    );
+    expect(nextAction(s, 2_000, WALL)).toEqual({ kind: 'wait', untilMonotonic: 17_000 });
+    // An attestation about a record we no longer hold as current changes nothing.
+    expect(onHolderAttestedGone(s, '5')).toBe(s);
+  });
+
+  it('never applies to our own record, a released one, or an unknown Lease', () => {
+    const own = observe(
+      initialState('me', T, 'pod-1/a'),
+      { record: other({ holderIdentity: 'me', holderInstance: 'pod-1/old' }), resourceVersion: '7' },
+      0,
+    );
+    expect(onHolderAttestedGone(own, '7')).toBe(own);
+    const released = observe(
+      initialState('me', T),
+      { record: other({ holderIdentity: '', preferredHolder: 'x' }), resourceVersion: '8' },
+      0,
+    );
+    expect(onHolderAttestedGone(released, '8')).toBe(released);
+    const unknown = initialState('me', T);
+    expect(onHolderAttestedGone(unknown, '8')).toBe(unknown);
+  });
+
+  it('still waits a retry period after its last write', () => {
+    let s = onWriteConflict(held, 1_500);
+    s = observe(s, { record: other(), resourceVersion: '5' }, 1_600);
+    s = onHolderAttestedGone(s, '5');
+    expect(nextAction(s, 1_600, WALL)).toEqual({ kind: 'wait', untilMonotonic: 3_500 });
+    expect(nextAction(s, 3_500, WALL).kind).toBe('acquire');
   });
 });
 

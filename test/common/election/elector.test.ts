@@ -393,6 +393,68 @@ describe('Elector', () => {
     }
   });
 
+  const attestedHolder: LeaseRecord = {
+    holderIdentity: 'old',
+    leaseDurationSeconds: 15,
+    leaseTransitions: 2,
+    renewTime: 'a',
+    acquireTime: 'a',
+    holderInstance: 'pod-9/x',
+  };
+
+  // Issue 13, item 3: the agent tells the elector that the holder's kubelet attested the
+  // writer of one record dead; the elector takes that record at once, and not a newer one.
+  it('takes an attested record before it expires, and only that record', async () => {
+    const store = new FakeLeases();
+    const held = attestedHolder;
+    store.write(held);
+    const seen: string[] = [];
+    const e = new Elector({
+      identity: 'me',
+      timings,
+      leases: store.client(),
+      log: silentLogger(),
+      clock,
+      callbacks: { onLeaseRecord: (r, rv) => seen.push(`${r.holderIdentity}@${rv}`) },
+    });
+    e.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(seen).toEqual(['old@1']);
+    // A restarted writer renews before the attestation about its predecessor's record arrives.
+    store.write({ ...held, renewTime: 'b', holderInstance: 'pod-9/y' });
+    expect(e.attestHolderGone('1', 'stale')).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(e.isLeader()).toBe(false);
+    store.calls = [];
+    expect(e.attestHolderGone('2', 'the kubelet says so')).toBe(true);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(store.calls).toEqual(['update']);
+    expect(e.isLeader()).toBe(true);
+    expect(e.takenOverFrom()).toBe('old');
+    expect(store.record).toMatchObject({ holderIdentity: 'me', leaseTransitions: 3 });
+    await e.stop({ release: false });
+  });
+
+  it('an attested acquire that meets a renew of the restarted writer fails (409) and follows it', async () => {
+    const store = new FakeLeases();
+    const held = attestedHolder;
+    store.write(held);
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    // The renew lands between the attestation and our acquire (no watch event yet).
+    const watchers = store.watchers;
+    store.watchers = [];
+    store.write({ ...held, renewTime: 'b', holderInstance: 'pod-9/y' });
+    store.watchers = watchers;
+    expect(e.attestHolderGone('1', 'the kubelet says so')).toBe(true);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(e.isLeader()).toBe(false);
+    expect(store.record?.holderIdentity).toBe('old');
+    expect(e.snapshot().leader).toBe('old');
+    await e.stop({ release: false });
+  });
+
   // Issue 12, item 2: SIGTERM while an acquire is in flight. stop() decided whether to
   // release from the state BEFORE the acquire landed ("not the holder"), so the acquire then
   // took the Lease and nobody led for a lease duration.

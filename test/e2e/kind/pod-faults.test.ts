@@ -16,6 +16,7 @@ import {
   healApiServer,
   killContainer,
   nodePod,
+  pauseThenKill,
   type Raw,
   sleep,
   thawPod,
@@ -192,6 +193,49 @@ for (const routing of ['readiness-gate', 'label'] as const) {
             `[kind] ${routing}: app of leader ${old} SIGKILLed: first unanswered request after ${miss.t - t0} ms; ` +
               `${back.pod === old ? 'the same pod' : back.pod} answered after ${back.t - t0} ms; ` +
               `no pod answered for ${longestGap(got)} ms at most; Lease holder now ${await group.holder()}`,
+          );
+        },
+      );
+    });
+
+    // Issue 13, item 3, kubelet attestation. The agent is paused, then SIGKILLed once the node's
+    // clock has entered a later second, so its death is provably after its last renew (the
+    // kubelet's finishedAt has whole seconds; a death in the same second attests nothing and the
+    // restarted agent takes its record back, the scenario above). Before: the Lease stayed with
+    // the dead agent's pod until its restarted agent renewed it, or until it expired.
+    it("SIGKILL of the leader's agent after its last renew: a follower takes over on the kubelet's word, before the lease expires", async () => {
+      let t0 = 0;
+      await explained(
+        group,
+        () => t0,
+        async () => {
+          const old = await stableLeader();
+          const target = nodePod(await pod(group, old));
+          t0 = Date.now();
+          const stoppedAt = await pauseThenKill(target, AGENT);
+          const next = await waitUntil('the Lease to move to another pod', RECOVERY_BOUND_MS, async () => {
+            const h = await group.holder();
+            return h && h !== old ? h : undefined;
+          });
+          const moved = leaseMove(group, t0, old);
+          const log = await e2eCluster().kubectl('-n', group.ns, 'logs', next, '-c', AGENT);
+          // The last such line: this pod may have taken over on the kubelet's word in an earlier scenario.
+          const attested = log.split('\n').findLast((l) => l.includes('holder attested gone'));
+          expect(attested, `${next}'s agent took the Lease on the kubelet's word:\n${log}`).toBeTruthy();
+          expect(JSON.parse(attested!)).toMatchObject({ holder: old });
+          expect(moved.movedAt! - stoppedAt, 'taken before the lease could expire').toBeLessThan(
+            TIMINGS.leaseMs,
+          );
+          const back = await group.nextAnswerer(t0, old, RECOVERY_BOUND_MS);
+          // The restarted agent of the old pod sees another holder's record: it stays a follower.
+          await sleep(3_000);
+          expect(await group.holder()).toBe(next);
+          const got = await seenFrom(group, t0);
+          expectOneServerAtATime(group, got, t0);
+          console.log(
+            `[kind] ${routing}: agent of leader ${old} paused then SIGKILLed: ${moved.text} (from the pause); ` +
+              `${back} answered after ${got.find((a) => a.pod === back)!.t - t0} ms; ` +
+              `no pod answered for ${longestGap(got)} ms at most`,
           );
         },
       );
