@@ -216,8 +216,21 @@ async function agentMemory(
   return out;
 }
 
-/** The client-go elector as a Deployment of 3 pods on Lease `cg`, with ReleaseOnCancel and our timings. */
-async function clientGoGroup(client: KubeClient, ns: string): Promise<void> {
+export interface ClientGoOptions {
+  /** The Deployment's name and its pods' label `app` (default cg). */
+  name?: string;
+  lease?: string;
+  replicas?: number;
+  timings?: { lease: string; renew: string; retry: string };
+}
+
+/**
+ * The client-go elector as a Deployment (default: 3 pods on Lease `cg`, our timings), with
+ * ReleaseOnCancel; its Role lets it use the namespace's Leases.
+ */
+export async function clientGoGroup(client: KubeClient, ns: string, opts: ClientGoOptions = {}): Promise<void> {
+  const name = opts.name ?? 'cg';
+  const timings = opts.timings ?? TIMINGS;
   const rbac = 'rbac.authorization.k8s.io/v1';
   await client.request('POST', `/apis/${rbac}/namespaces/${ns}/roles`, {
     body: {
@@ -246,12 +259,12 @@ async function clientGoGroup(client: KubeClient, ns: string): Promise<void> {
     body: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'cg' },
+      metadata: { name },
       spec: {
-        replicas: 3,
-        selector: { matchLabels: { app: 'cg' } },
+        replicas: opts.replicas ?? 3,
+        selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels: { app: 'cg' } },
+          metadata: { labels: { app: name } },
           spec: {
             terminationGracePeriodSeconds: 10,
             containers: [
@@ -262,11 +275,11 @@ async function clientGoGroup(client: KubeClient, ns: string): Promise<void> {
                 env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
                 args: [
                   `--namespace=${ns}`,
-                  '--lease=cg',
+                  `--lease=${opts.lease ?? 'cg'}`,
                   '--identity=$(POD_NAME)',
-                  `--lease-duration=${TIMINGS.lease}`,
-                  `--renew-deadline=${TIMINGS.renew}`,
-                  `--retry-period=${TIMINGS.retry}`,
+                  `--lease-duration=${timings.lease}`,
+                  `--renew-deadline=${timings.renew}`,
+                  `--retry-period=${timings.retry}`,
                   '--release-on-cancel',
                 ],
               },

@@ -9,6 +9,7 @@ import type { FailoverResult, FailoverSample } from './failover.ts';
 import type { FaultsResult } from './faults.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { KindResult, KindTrial, Scenario } from './kind.ts';
+import type { ChaosResult } from './chaos.ts';
 import type { ScaleResult, ScaleSide } from './scale.ts';
 import type { WebhookPhaseResult } from './webhook.ts';
 import { BENCH_DOC, DATA_DIR, readAllData, type RunMeta, type Stored } from './lib/env.ts';
@@ -742,6 +743,60 @@ function kindDetail(k: Stored<KindResult> | undefined): string {
   ].join('\n');
 }
 
+/** The chaos phase: safety over a long run of faults on kind, client-go contending for a third of it. */
+function chaosDetail(c: Stored<ChaosResult> | undefined): string {
+  if (!c) return '';
+  const r = c.result;
+  const counts = new Map<string, number>();
+  for (const f of r.faults) counts.set(f.fault, (counts.get(f.fault) ?? 0) + 1);
+  const rec = r.faults.map((f) => f.recoveredMs).filter((x): x is number => x !== undefined);
+  const notRecovered = r.faults.length - rec.length;
+  const errors = r.faults.filter((f) => f.error).length;
+  const takeovers = r.handovers.filter((h) => h.how === 'takeover');
+  const margins = takeovers.map((h) => h.marginMs ?? 0);
+  const cgHeld = r.handovers.filter((h) => h.to.startsWith('cg-')).length;
+  const s = summarize(rec);
+  return [
+    '### Chaos on kind (`make bench`)',
+    '',
+    `${r.cluster}. One group of 3 replicas, readiness-gate routing, timings ${r.timings}; traffic to its ClusterIP every 50 ms (bench/chaos.ts). ${r.faults.length} faults in a row, each at a random phase of the renew cycle (0–1 retry period after a renew), on the current holder's pod unless a group fault: ${[...counts].map(([f, n]) => `${f} ×${n}`).join(', ')}. Paused, frozen and cut-off faults last 1.5–12 s (0.5 × renew deadline to 2 × lease). A client-go elector (\`local-cluster/clientgo\`, ${r.clientGoTimings}, ReleaseOnCancel) contended on the same Lease from ${Math.round(r.clientGoPart.from / 1000)} s to ${Math.round(r.clientGoPart.to / 1000)} s of the ${Math.round(r.durationMs / 1000)} s run and took the Lease ${cgHeld} times.`,
+    '',
+    table(
+      ['figure', 'measured', 'target'],
+      [
+        [
+          'time with two ready endpoints (episodes, total)',
+          `${r.twoReady.count}, ${ms(r.twoReady.totalMs)}`,
+          '0',
+        ],
+        [
+          'holder changes where the old holder (agent or client-go) may still have believed it led when the new one acquired',
+          `${r.overlaps.length} of ${takeovers.length} takeovers (smallest margin ${ms(Math.min(...margins))}); ${r.handovers.length - takeovers.length} changes by release`,
+          '0',
+        ],
+        [
+          'answers by a pod after another had answered since its own last answer (two pods serving in turns)',
+          `${r.interleavedAnswers} of ${r.answers}`,
+          '0',
+        ],
+        [
+          'longest time with no ready endpoint (client-go holding the Lease left out)',
+          ms(r.noReady.longestMs),
+          '—',
+        ],
+        [
+          'from a fault to one serving holder again, median (max)',
+          `${ms(s.median)} (${ms(s.max)}); not within 60 s: ${notRecovered}; faults that could not be applied: ${errors}`,
+          '—',
+        ],
+      ],
+    ),
+    '',
+    'How the overlap is judged (bench/lib/chaos-analysis.ts): from every version of the Lease, a holder believes it leads until its last applied renew (its renewTime, stamped when sent) plus its renew deadline, unless it released the Lease first or its process was killed first; the next holder leads from its acquireTime. One node, one clock. The margin is a lower bound: a holder that saw a 409 or the new record stopped earlier.',
+    '',
+  ].join('\n');
+}
+
 export async function writeReport(): Promise<string[]> {
   const data = readAllData();
   const get = <T>(k: string) => data[k] as Stored<T> | undefined;
@@ -752,6 +807,7 @@ export async function writeReport(): Promise<string[]> {
   const wh = get<WebhookPhaseResult>('webhook');
   const fa = get<FaultsResult>('faults');
   const kd = get<KindResult>('kind');
+  const ch = get<ChaosResult>('chaos');
   const rows: TableRow[] = [];
   failoverRows(fo?.result, rows);
   faultRows(fa?.result, rows);
@@ -774,7 +830,7 @@ export async function writeReport(): Promise<string[]> {
       ? `Machine: ${anyMeta.machine}; ${anyMeta.versions}. The machine is shared with other work; load averages below.`
       : '',
     '',
-    ...['kind', 'failover', 'faults', 'api-load', 'scale', 'footprint', 'webhook'].map((k) =>
+    ...['kind', 'chaos', 'failover', 'faults', 'api-load', 'scale', 'footprint', 'webhook'].map((k) =>
       metaLine(k, data[k]?.meta),
     ),
     '',
@@ -784,12 +840,13 @@ export async function writeReport(): Promise<string[]> {
     ),
     '',
     kindDetail(kd),
+    chaosDetail(ch),
     failoverDetail(fo?.result),
     faultDetail(fa?.result),
     apiDetail(api?.result),
     scaleDetail(sc?.result),
     webhookDetail(wh?.result),
-    'Raw samples: [docs/bench-data/](bench-data/) (`kind.json`, `failover.json`, `faults.json`, `api-load.json`, `scale.json`, `footprint.json`, `webhook.json`).',
+    'Raw samples: [docs/bench-data/](bench-data/) (`kind.json`, `chaos.json`, `failover.json`, `faults.json`, `api-load.json`, `scale.json`, `footprint.json`, `webhook.json`).',
     '',
     END,
   ]

@@ -6,9 +6,11 @@
 // for the kubelet), where API load, scale and the webhook's own cost are measured without
 // a node's noise.
 //
-//   node bench/run.ts [--trials N] [--quick] [--only a,b] [--faults N]
+//   node bench/run.ts [--trials N] [--quick] [--only a,b] [--faults N] [--chaos N]
 //
-// Phases: kind, failover, api-load, scale, footprint, webhook, faults. Each writes
+// Phases: kind, chaos, failover, api-load, scale, footprint, webhook, faults. kind and chaos
+// run on kind (chaos: bench/chaos.ts, N faults in a row with a client-go elector contending
+// for part of the run). Each writes
 // docs/bench-data/<phase>.json; then docs/benchmarks.md (between the bench
 // markers) and docs/bench-data/failover.svg are regenerated from every result
 // file present, so a --only run refreshes its rows and keeps the others.
@@ -33,13 +35,14 @@ import { runFootprint } from './footprint.ts';
 import { runWebhook } from './webhook.ts';
 import { runFaults } from './faults.ts';
 import { runKind } from './kind.ts';
+import { runChaos } from './chaos.ts';
 import { LeaseTap } from './lib/lease-tap.ts';
 import { createNamespace, deleteNamespace } from './lib/groups.ts';
 import { loadavg, machine, versions, writeData, type RunMeta } from './lib/env.ts';
 import { writeReport } from './report.ts';
 import { elapsedS, progress } from './lib/util.ts';
 
-const PHASES = ['kind', 'failover', 'api-load', 'scale', 'footprint', 'webhook', 'faults'] as const;
+const PHASES = ['kind', 'chaos', 'failover', 'api-load', 'scale', 'footprint', 'webhook', 'faults'] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -48,6 +51,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     faults: { type: 'string' },
+    chaos: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -56,11 +60,12 @@ if (values.help) {
   process.stdout.write(
     'usage: node bench/run.ts [--trials N] [--quick] [--only ' +
       PHASES.join(',') +
-      '] [--faults N]\n' +
+      '] [--faults N] [--chaos N]\n' +
       '  --trials N   failover trials per side and scenario (default 30; 3 with --quick); kind: at most 10 (2 with --quick)\n' +
       '  --quick      a smoke run of a few minutes: 3 trials, 10 s windows, 50 scale groups, 2 faults\n' +
       "  --only LIST  run only these phases (the report keeps the other phases' last results)\n" +
-      '  --faults N   faults injected in the fault matrix (default 8; 2 with --quick)\n',
+      '  --faults N   faults injected in the fault matrix (default 8; 2 with --quick)\n' +
+      '  --chaos N    faults of the chaos run on kind (default 100; 10 with --quick)\n',
   );
   process.exit(0);
 }
@@ -68,6 +73,7 @@ if (values.help) {
 const quick = values.quick!;
 const trials = Number(values.trials ?? (quick ? 3 : 30));
 const faults = Number(values.faults ?? (quick ? 2 : 8));
+const chaosFaults = Number(values.chaos ?? (quick ? 10 : 100));
 const only = values.only ? (values.only.split(',').map((s) => s.trim()) as Phase[]) : [...PHASES];
 for (const p of only) {
   if (!PHASES.includes(p)) {
@@ -75,8 +81,15 @@ for (const p of only) {
     process.exit(2);
   }
 }
-if (!Number.isInteger(trials) || trials < 1 || !Number.isInteger(faults) || faults < 0) {
-  process.stderr.write('--trials must be ≥ 1 and --faults ≥ 0\n');
+if (
+  !Number.isInteger(trials) ||
+  trials < 1 ||
+  !Number.isInteger(faults) ||
+  faults < 0 ||
+  !Number.isInteger(chaosFaults) ||
+  chaosFaults < 1
+) {
+  process.stderr.write('--trials and --chaos must be ≥ 1, --faults ≥ 0\n');
   process.exit(2);
 }
 const command = ['node bench/run.ts', ...process.argv.slice(2)].join(' ');
@@ -94,14 +107,20 @@ const plan = {
   webhookCreates: quick ? 20 : 200,
 };
 
-/** The kind phase: no local plane; its own cluster (or BENCH_KUBECONFIG's). */
-async function kindPhase(): Promise<string | undefined> {
+/**
+ * A phase on kind (no local plane): its own cluster, or BENCH_KUBECONFIG's. Returns the
+ * failure, or undefined.
+ */
+async function kindClusterPhase(
+  phase: 'kind' | 'chaos',
+  count: number,
+  run: (cluster: { kubeconfig?: string; context?: string }) => Promise<{ cluster: string }>,
+): Promise<string | undefined> {
   const start = elapsedS();
   const load = loadavg();
-  progress(`=== kind (load average ${load}) ===`);
+  progress(`=== ${phase} (load average ${load}) ===`);
   try {
-    const result = await runKind({
-      trials: quick ? 2 : Math.min(trials, 10),
+    const result = await run({
       kubeconfig: process.env.BENCH_KUBECONFIG,
       context: process.env.BENCH_CONTEXT,
     });
@@ -109,19 +128,21 @@ async function kindPhase(): Promise<string | undefined> {
       date: new Date().toISOString(),
       command,
       quick,
-      trials: quick ? 2 : Math.min(trials, 10),
+      trials: count,
       machine: machine(),
       versions: `Node ${process.version}; ${result.cluster}`,
       loadavg: load,
       seconds: Math.round(elapsedS() - start),
     };
-    progress(`kind done in ${Math.round(elapsedS() - start)} s → ${writeData('kind', meta, result)}`);
+    progress(`${phase} done in ${Math.round(elapsedS() - start)} s → ${writeData(phase, meta, result)}`);
     return undefined;
   } catch (err) {
-    progress(`kind FAILED: ${(err as Error).stack ?? (err as Error).message}`);
-    return `kind: ${(err as Error).stack ?? (err as Error).message}`;
+    progress(`${phase} FAILED: ${(err as Error).stack ?? (err as Error).message}`);
+    return `${phase}: ${(err as Error).stack ?? (err as Error).message}`;
   }
 }
+
+const kindTrials = quick ? 2 : Math.min(trials, 10);
 
 async function main(): Promise<void> {
   progress(
@@ -129,10 +150,16 @@ async function main(): Promise<void> {
   );
   const failures: string[] = [];
   if (only.includes('kind')) {
-    const failed = await kindPhase();
+    const failed = await kindClusterPhase('kind', kindTrials, (c) => runKind({ trials: kindTrials, ...c }));
     if (failed) failures.push(failed);
   }
-  const planePhases = only.filter((p) => p !== 'kind');
+  if (only.includes('chaos')) {
+    const failed = await kindClusterPhase('chaos', chaosFaults, (c) =>
+      runChaos({ faults: chaosFaults, ...c }),
+    );
+    if (failed) failures.push(failed);
+  }
+  const planePhases = only.filter((p) => p !== 'kind' && p !== 'chaos');
   if (planePhases.length > 0) await planeRun(planePhases, failures);
   const written = await writeReport();
   progress(`wrote ${written.join(', ')}`);

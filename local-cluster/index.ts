@@ -104,6 +104,7 @@ export {
   inNode,
   killContainer,
   pauseThenKill,
+  signalContainer,
   nodePod,
   thawPod,
   type NodePod,

@@ -43,10 +43,22 @@ export async function containerPid(pod: NodePod, container: string): Promise<num
   return pid;
 }
 
-/** SIGKILLs the main process of a container of the pod, as the kernel's OOM killer would. */
-export async function killContainer(pod: NodePod, container: string): Promise<void> {
+/**
+ * SIGKILLs the main process of a container of the pod, as the kernel's OOM killer would;
+ * returns the node's wall time (ms) right after the kill.
+ */
+export async function killContainer(pod: NodePod, container: string): Promise<number> {
+  return signalContainer(pod, container, 'KILL');
+}
+
+/** Sends a signal to a container's main process (STOP/CONT: a paused process); the node's time after it. */
+export async function signalContainer(
+  pod: NodePod,
+  container: string,
+  signal: 'KILL' | 'STOP' | 'CONT',
+): Promise<number> {
   const pid = await containerPid(pod, container);
-  await inNode(pod.node, `kill -KILL ${pid}`);
+  return Number((await inNode(pod.node, `kill -${signal} ${pid} && date +%s%3N`)).trim());
 }
 
 /**
