@@ -25,7 +25,9 @@ import {
   STATUS_INJECTED,
   ANNOTATION,
 } from '../common/contract/keys.ts';
-import { DEFAULTS } from '../common/contract/defaults.ts';
+import { DEFAULTS, FENCING, fencingMarginMs, LIMITS } from '../common/contract/defaults.ts';
+import { formatGoDuration } from '../common/units/go-duration.ts';
+import { ANNOTATIONS_HEADROOM_BYTES, ANNOTATIONS_LIMIT_BYTES } from '../webhook/injection/pod.ts';
 import { silentLogger } from '../common/logger.ts';
 import { Registry } from '../common/metrics.ts';
 import { Agent } from '../agent/agent.ts';
@@ -186,6 +188,22 @@ export function referenceMarkdown(): string {
       ['key', 'values', 'meaning'],
       written.map((a) => [code(a.key), a.values, a.meaning]),
     ),
+
+    '### What the webhook refuses, and what it only warns about',
+    'Refused (the pod, or the workload whose template opts in, is denied with every problem listed):',
+    [
+      `a \`${ANNOTATION.enabled}\` value other than \`true\` or \`false\` (\`yes\`, \`TRUE\`, \`1\`, empty): the API server sends every value but \`false\` to the webhook, and the require-agent policy counts every value but \`false\` as an opt-in, so a typo never leaves a pod Ready without an agent`,
+      `any annotation value outside the table above (timings ${LIMITS.minTimingMs / 1000}s to ${LIMITS.maxTimingText}, whole seconds for the lease duration; lease-duration > renew-deadline > ${LIMITS.jitterFactor} × retry-period; CPU ${LIMITS.cpu.minText} to ${LIMITS.cpu.maxText}; memory ${LIMITS.memory.minText} to ${LIMITS.memory.maxText}; requests ≤ limits; port ${LIMITS.port.min} to ${LIMITS.port.max}; a Lease name of at most ${LIMITS.leaseNameMaxLength} characters)`,
+      `an agent port that another container of the pod declares over TCP (UDP and SCTP ports of that number are fine)`,
+      `\`spec.os.name\` other than \`linux\` (the agent is a Linux container)`,
+      `\`${ANNOTATION.agentMode}: container\` with \`restartPolicy\` \`Never\` or \`OnFailure\` (the pod could never complete; the default sidecar mode works in Jobs)`,
+      `annotations within ${ANNOTATIONS_HEADROOM_BYTES} bytes of the API server's limit of ${ANNOTATIONS_LIMIT_BYTES} bytes (the injection adds its own)`,
+      `pod-level \`spec.resources.requests\` (CPU or memory) below the containers' aggregate request with the agent's added, and in container mode pod-level limits below the agent's limit: the message names the value that fits`,
+      `a pod carrying \`${ANNOTATION.status}: ${STATUS_INJECTED}\` without the agent container (copied by hand)`,
+    ]
+      .map((r) => `- ${r}`)
+      .join('\n'),
+    `Warned about (admitted; kubectl prints the warning): timings with lease-duration − renew-deadline below ${formatGoDuration(fencingMarginMs())} (the injected readiness probe's period ${FENCING.readinessProbe.periodSeconds}s × ${FENCING.readinessProbe.failureThreshold} + timeout ${FENCING.readinessProbe.timeoutSeconds}s, plus ${formatGoDuration(FENCING.propagationMs)} for the EndpointSlice and kube-proxy): a lost leader could still be served when another takes the Lease; \`hostNetwork\` (two pods of a group on one node share the agent's port); a Deployment strategy or PodDisruptionBudget that stalls with readiness-gate routing; a role label set by the template (label routing).`,
 
     '## Labels and conditions',
     table(

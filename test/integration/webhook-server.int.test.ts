@@ -20,6 +20,9 @@ import { WebhookHealth } from '../../webhook/admission/health.ts';
 import { issueCert, type CertFiles } from '../../local-cluster/index.ts';
 import { adminClient, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
 import { baseFile } from '../helpers/manifests.ts';
+import fc from 'fast-check';
+import { annotations as annotationSets } from '../helpers/annotation-sets.ts';
+import { parseElectionConfig } from '../../common/contract/election-config.ts';
 
 /** The matchConditions of a webhook of manifests/base/mutating-webhook.yaml, as the product ships them. */
 function shippedConditions(webhook: string): unknown {
@@ -348,11 +351,16 @@ describe('webhook server behind kube-apiserver', () => {
     expect(warnings.join('\n')).toMatch(/maxUnavailable/);
   });
 
-  it('refuses, naming what the product needs, a Windows pod, a Job-like pod in container mode, and one with no room left for its annotations', async () => {
+  it('refuses, naming what the product needs, a Windows pod, a Job-like pod in container mode, one with no room left for its annotations, and pod-level requests without room for the agent', async () => {
     const cases: [string, Raw, string][] = [
       ['windows', { os: { name: 'windows' } }, 'the agent is a Linux container'],
       ['job', { restartPolicy: 'Never' }, 'the pod could never complete'],
       ['big', {}, "would pass the API server's limit of 262144 bytes"],
+      [
+        'pod-resources',
+        { resources: { requests: { memory: '64Mi' } } },
+        'with the leader-election agent (requests memory 48Mi) the containers request 112Mi: raise it to at least 112Mi',
+      ],
     ];
     for (const [what, spec, message] of cases) {
       const name = uniq(what);
@@ -361,10 +369,45 @@ describe('webhook server behind kube-apiserver', () => {
       if (what === 'big') annotations['example.com/blob'] = 'x'.repeat(256 * 1024 - 400);
       const body = podBody(name, annotations);
       Object.assign(body.spec, spec);
+      if (what === 'pod-resources') body.spec.containers[0].resources = { requests: { memory: '64Mi' } };
       const err = await refusal(createPod(ns, body));
       expect(err.status, what).toBe(403);
       expect(err.message, what).toContain(message);
     }
+    // The value the message names is the one the API server's own validation accepts.
+    const fits = podBody(uniq('pod-resources-fit'), OPTED_IN);
+    fits.spec.resources = { requests: { memory: '112Mi' } };
+    fits.spec.containers[0].resources = { requests: { memory: '64Mi' } };
+    expect(agentOf(await createPod(ns, fits, true))).toBeDefined();
+  });
+
+  // Issue 14, item 2: for a sample of the property test's annotation sets, the pod the webhook
+  // admits also passes the API server's own validation of the injected pod (server-side dry run),
+  // and a set the parser refuses is refused by the webhook with the parser's message.
+  it("a sample of the property test's annotation sets: admitted pods pass the API server's validation, refused ones are denied", async () => {
+    const sample = fc.sample(annotationSets, { numRuns: 120, seed: 20261126 });
+    const seen = { admitted: 0, refused: 0 };
+    for (const [i, a] of sample.entries()) {
+      const name = uniq(`sample-${i}`);
+      const parsed = parseElectionConfig(a);
+      const created = createPod(ns, podBody(name, { ...OPTED_IN, ...a }), true);
+      if (parsed.ok) {
+        seen.admitted++;
+        const pod = await created.catch((err: Error) => {
+          throw new Error(
+            `${JSON.stringify(a)}: admitted by the parser, refused by the API server: ${err.message}`,
+          );
+        });
+        expect(agentOf(pod), JSON.stringify(a)).toBeDefined();
+      } else {
+        seen.refused++;
+        const err = await refusal(created);
+        expect(err.status, JSON.stringify(a)).toBe(403);
+        expect(err.message, JSON.stringify(a)).toContain(parsed.errors[0]!);
+      }
+    }
+    expect(seen.admitted, JSON.stringify(seen)).toBeGreaterThan(20);
+    expect(seen.refused, JSON.stringify(seen)).toBeGreaterThan(20);
   });
 
   it('never sees a pod without the annotation (or one opting out): the API server keeps it away', async () => {

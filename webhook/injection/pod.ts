@@ -23,6 +23,7 @@ import {
 import { appendOps, mapOps, type JsonPatchOp } from './json-patch.ts';
 import { leaseNameFromOwner } from './lease-name.ts';
 import { arrayAt, containersOf, hasContainerNamed, Invalid } from './raw-object.ts';
+import { podLevelResourceProblems } from './pod-resources.ts';
 import { deny, type InjectionResult, type WebhookConfig } from './result.ts';
 
 export interface PodContext {
@@ -49,9 +50,9 @@ function describePod(metadata: JsonObject, namespace: string | undefined): strin
  * - anything that would leave the pod without a working agent → deny, listing every problem.
  */
 /** The API server's limit on a pod's annotations: the sum of every key's and value's length. */
-const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
+export const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
 /** Room for what the webhook adds (lease name, status marker). */
-const ANNOTATIONS_HEADROOM_BYTES = 512;
+export const ANNOTATIONS_HEADROOM_BYTES = 512;
 
 /**
  * What the API server would refuse, or what could never work, because of what the injection
@@ -189,7 +190,10 @@ function injectPodUnsafe(rawPod: unknown, ctx: PodContext): InjectionResult {
     }
   }
 
-  if (parsed.ok) problems.push(...podShapeProblems(spec, annotations, parsed.config.agentMode));
+  if (parsed.ok) {
+    problems.push(...podShapeProblems(spec, annotations, parsed.config.agentMode));
+    problems.push(...podLevelResourceProblems(spec, parsed.config.resources, parsed.config.agentMode));
+  }
 
   if (problems.length > 0 || !parsed.ok || leaseName === undefined) return deny(problems);
   const cfg = parsed.config;

@@ -450,6 +450,55 @@ describe('injectPod: denials', () => {
     );
   });
 
+  // Issue 14: pod-level spec.resources must cover the containers' aggregate, the agent included;
+  // the API server's refusal named the aggregate only ("must be greater than or equal to aggregate
+  // container requests of 176Mi"), not the agent that tipped it over.
+  it('denies pod-level requests that leave no room for the agent, naming the value that fits', () => {
+    const withPodResources = (resources: object, mutate?: (p: ReturnType<typeof deploymentPod>) => void) =>
+      deploymentPod((p) => {
+        p.spec.containers[0].resources = { requests: { cpu: '250m', memory: '128Mi' } };
+        p.spec.resources = resources;
+        mutate?.(p);
+      });
+    const tight = withPodResources({ requests: { cpu: '250m', memory: '128Mi' } });
+    const messages = expectDeny(injectPod(tight, CTX));
+    expect(messages).toContain(
+      'pod-level spec.resources.requests.cpu is 250m, but with the leader-election agent (requests cpu 10m) the ' +
+        "containers request 260m: raise it to at least 260m, or lower the agent's with leader-election/agent-cpu-request",
+    );
+    expect(messages).toContain(
+      'pod-level spec.resources.requests.memory is 128Mi, but with the leader-election agent (requests memory 48Mi) ' +
+        "the containers request 176Mi: raise it to at least 176Mi, or lower the agent's with leader-election/agent-memory-request",
+    );
+    // Exactly enough room, an unset resource, or only limits (a sidecar's limits are not checked): admitted.
+    inject(withPodResources({ requests: { cpu: '260m', memory: '176Mi' } }));
+    inject(withPodResources({ requests: { memory: '1Gi' } }));
+    inject(withPodResources({ limits: { cpu: '50m', memory: '64Mi' } }));
+    // Sums of millicores stay exact (0.1 + 0.2 is not above 0.3 here).
+    inject(
+      withPodResources({ requests: { cpu: '0.3' } }, (p) => {
+        p.spec.containers[0].resources = { requests: { cpu: '0.1' } };
+        p.metadata.annotations[A.agentCpuRequest] = '0.2';
+        p.metadata.annotations[A.agentCpuLimit] = '0.2';
+      }),
+    );
+    // An ordinary init container larger than everything else sets the floor, as in the API server.
+    inject(
+      withPodResources({ requests: { memory: '1Gi' } }, (p) => {
+        p.spec.initContainers = [{ name: 'migrate', image: 'm', resources: { requests: { memory: '1Gi' } } }];
+      }),
+    );
+    // In container mode the agent is a regular container: its limits must fit the pod's.
+    const container = withPodResources(
+      { limits: { memory: '64Mi' } },
+      (p) => (p.metadata.annotations[A.agentMode] = 'container'),
+    );
+    expect(expectDeny(injectPod(container, CTX))).toContain(
+      "pod-level spec.resources.limits.memory is 64Mi, below the leader-election agent's limit (96Mi): raise it, " +
+        "or lower the agent's with leader-election/agent-memory-limit",
+    );
+  });
+
   it('denies a port already declared by another container', () => {
     const pod = deploymentPod((p) => p.spec.containers[0].ports.push({ containerPort: 4040 }));
     expect(expectDeny(injectPod(pod, CTX))).toContain(
