@@ -7,7 +7,7 @@ import {
   heldByOthersMs,
   interleavedAnswers,
   type LeaseVersion,
-} from '../../bench/lib/chaos-analysis.ts';
+} from '../../../bench/lib/chaos-analysis.ts';
 
 const at = (s: number) =>
   new Date(Date.UTC(2026, 10, 26, 9, 0, 0) + s * 1000).toISOString().replace('Z', '000Z');
