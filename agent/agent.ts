@@ -170,6 +170,8 @@ export class Agent {
       // Health-aware election (agent/health.ts): a follower whose app is not ready lets
       // healthy ones take a free Lease first. Before the pod is seen, contend.
       contend: () => config.appUnreadyGraceMs === 0 || this.appIsReady !== false,
+      // Kubelet attestation proves a crash only in a later whole second than the last renew.
+      alignRenews: true,
       callbacks: {
         onStartedLeading: () => {
           masterStatus.set(labels, 1);

@@ -79,7 +79,19 @@ export interface ElectionState {
    * Any newer record (a restarted agent's renew) does not match, so the attestation lapses.
    */
   readonly attestedGone?: string | undefined;
+  /** Renews are sent late in a wall-clock second (RENEW_PHASE); agents set it, client-go has no such rule. */
+  readonly alignRenews?: boolean | undefined;
 }
+
+/**
+ * Where in a wall-clock second renews go out when aligned (kubelet attestation,
+ * agent/attestation.ts): the kubelet's finishedAt has whole seconds, so a crash proves the
+ * writer dead only when it falls in a later second than the last renew. Renews sent at
+ * .85–.99 of a second make that true for every crash but those in the next ~100 ms; at a
+ * random phase, for about half of them with a 1 s retry period. A scheduling choice only:
+ * nothing about safety depends on the wall clock.
+ */
+export const RENEW_PHASE = { fromMs: 850, targetMs: 900 } as const;
 
 export type Action =
   /** Nothing known (start, or after a conflict): read the Lease. */
@@ -121,11 +133,36 @@ export function validateTimings(t: Timings): string | undefined {
 }
 
 /** Throws on invalid timings: a misconfigured elector must not start. */
-export function initialState(identity: string, timings: Timings, instance?: string): ElectionState {
+export function initialState(
+  identity: string,
+  timings: Timings,
+  instance?: string,
+  opts: { alignRenews?: boolean } = {},
+): ElectionState {
   if (identity === '') throw new Error('identity must not be empty (an empty holderIdentity means released)');
   const err = validateTimings(timings);
   if (err !== undefined) throw new Error(err);
-  return { identity, timings: { ...timings }, observed: undefined, ...(instance ? { instance } : {}) };
+  return {
+    identity,
+    timings: { ...timings },
+    observed: undefined,
+    ...(instance ? { instance } : {}),
+    ...(opts.alignRenews ? { alignRenews: true } : {}),
+  };
+}
+
+/**
+ * When a due renew goes out: at `writeAt`, or, with alignRenews, at the next RENEW_PHASE of the
+ * wall clock when `writeAt` falls early in a second. Only after a successful write (a retry goes
+ * out as due), and only if a retry period still fits before the renew deadline afterwards.
+ */
+function renewAt(state: ElectionState, writeAt: number, now: number, wallNow: Date): number {
+  const last = state.lastRenewSentAt;
+  if (!state.alignRenews || last === undefined || state.lastWriteAt !== last) return writeAt;
+  const phase = (((wallNow.getTime() + (writeAt - now)) % 1000) + 1000) % 1000;
+  if (phase >= RENEW_PHASE.fromMs) return writeAt;
+  const aligned = writeAt + (RENEW_PHASE.targetMs - phase);
+  return aligned <= last + state.timings.renewDeadlineMs - state.timings.retryPeriodMs ? aligned : writeAt;
 }
 
 /** The pod part of an instance (`<pod UID>/<token>`). */
@@ -260,7 +297,8 @@ export function nextAction(state: ElectionState, now: number, wallNow: Date): Ac
     // Ours (this run, or a previous run of this pod's agent): renew, keeping
     // acquireTime (as is) and leaseTransitions. Past the renew deadline too: the
     // resourceVersion makes it fail (409) if anyone acquired in between.
-    if (now < writeAt) return { kind: 'wait', untilMonotonic: writeAt };
+    const at = renewAt(state, writeAt, now, wallNow);
+    if (now < at) return { kind: 'wait', untilMonotonic: at };
     return {
       kind: 'renew',
       resourceVersion,

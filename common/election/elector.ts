@@ -72,6 +72,8 @@ export interface ElectorOptions {
    * for good. Renewals are never deferred.
    */
   contend?: () => boolean;
+  /** Send renews late in a wall-clock second (election.ts RENEW_PHASE), for kubelet attestation. */
+  alignRenews?: boolean;
 }
 
 export interface ElectorSnapshot {
@@ -122,7 +124,9 @@ export class Elector {
   constructor(opts: ElectorOptions) {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
-    this.state = initialState(opts.identity, opts.timings, opts.instance);
+    this.state = initialState(opts.identity, opts.timings, opts.instance, {
+      alignRenews: opts.alignRenews ?? false,
+    });
   }
 
   get identity(): string {

@@ -11,6 +11,7 @@ import {
   nextRenewDue,
   observe,
   onHolderAttestedGone,
+  RENEW_PHASE,
   onReadFailed,
   onWriteConflict,
   onWriteFailed,
@@ -381,6 +382,54 @@ describe('kubelet attestation', () => {
     s = onHolderAttestedGone(s, '5');
     expect(nextAction(s, 1_600, WALL)).toEqual({ kind: 'wait', untilMonotonic: 3_500 });
     expect(nextAction(s, 3_500, WALL).kind).toBe('acquire');
+  });
+});
+
+// Kubelet attestation proves a crash only in a later whole second than the last renew
+// (agent/attestation.ts): agents send renews late in a wall-clock second.
+describe('renews aligned to the wall-clock second (alignRenews)', () => {
+  /** The wall clock running with the monotonic one, from 01:02:03.123 at now = 0. */
+  const wallAt = (now: number) => new Date(WALL.getTime() + now);
+  const leading = (timings: Timings, align = true) => {
+    let s = observe(initialState('me', timings, 'pod-1/a', { alignRenews: align }), 'absent', 0);
+    s = succeed(s, nextAction(s, 0, wallAt(0)), 0, '1');
+    return s;
+  };
+
+  it('delays a renew due early in a second to the phase, and renews there', () => {
+    const s = leading(T);
+    // Due at 2000 (wall .123): moved to wall .900.
+    expect(nextAction(s, 2_000, wallAt(2_000))).toEqual({ kind: 'wait', untilMonotonic: 2_777 });
+    expect(nextAction(s, 2_777, wallAt(2_777)).kind).toBe('renew');
+    expect((2_777 + 123) % 1000).toBe(RENEW_PHASE.targetMs);
+    // Once aligned, renews are due in the phase: no further delay, the cadence is the retry period.
+    const next = succeed(s, nextAction(s, 2_777, wallAt(2_777)), 2_777, '2');
+    expect(nextAction(next, 4_000, wallAt(4_000))).toEqual({ kind: 'wait', untilMonotonic: 4_777 });
+    expect(nextAction(next, 4_777, wallAt(4_777)).kind).toBe('renew');
+  });
+
+  it('renews as due when unaligned (client-go), when a retry period would no longer fit, or after a failed write', () => {
+    expect(nextAction(leading(T, false), 2_000, wallAt(2_000)).kind).toBe('renew');
+    // 4s/3s/2s: delayed past 2000 it would leave less than a retry period before the deadline.
+    expect(
+      nextAction(
+        leading({ leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 2_000 }),
+        2_000,
+        wallAt(2_000),
+      ).kind,
+    ).toBe('renew');
+    // A renew failed at 2500: the retry goes out at 4500 (wall .623), not at the phase (4777).
+    const failed = onWriteFailed(leading(T), 2_500);
+    expect(nextAction(failed, 4_500, wallAt(4_500)).kind).toBe('renew');
+  });
+
+  it('never delays an acquire', () => {
+    const s = observe(
+      initialState('me', T, 'pod-1/a', { alignRenews: true }),
+      { record: other({ holderIdentity: '' }), resourceVersion: '5' },
+      0,
+    );
+    expect(nextAction(s, 0, wallAt(0)).kind).toBe('acquire');
   });
 });
 
