@@ -29,8 +29,8 @@ echo "undeploy: context ${context:-(none)}, manifests $MANIFESTS"
 
 # 1. admission
 k delete mutatingwebhookconfiguration leader-election --ignore-not-found
-k delete validatingadmissionpolicybinding leader-election-require-agent leader-election-agent-scope --ignore-not-found
-k delete validatingadmissionpolicy leader-election-require-agent leader-election-agent-scope --ignore-not-found
+k delete validatingadmissionpolicybinding leader-election-require-agent leader-election-agent-scope leader-election-webhook-scope --ignore-not-found
+k delete validatingadmissionpolicy leader-election-require-agent leader-election-agent-scope leader-election-webhook-scope --ignore-not-found
 
 # 2. the rest, but the agent's ClusterRole (label app.kubernetes.io/component=agent)
 k delete -k "$MANIFESTS" --ignore-not-found -l 'app.kubernetes.io/component!=agent' \

@@ -44,7 +44,7 @@ const show = (list: Import[]) => list.map((i) => `${i.from} → ${i.to}`);
 /** Rank of a folder within a program: a file may import only its own rank or lower. */
 const RANKS: Record<string, Record<string, number>> = {
   common: { units: 0, '': 0, contract: 1, kube: 1, election: 2 },
-  webhook: { injection: 0, tls: 0, rbac: 0, admission: 1, cli: 1, '': 2 },
+  webhook: { injection: 0, tls: 0, rbac: 0, migration: 0, admission: 1, cli: 1, '': 2 },
 };
 function rankOf(path: string): { program: string; rank: number } | undefined {
   const [program = '', sub = ''] = path.split('/');
@@ -64,8 +64,10 @@ const PURE = [
   'common/json.ts',
   'common/check.ts',
   'agent/fencing.ts',
+  'agent/attestation.ts',
   'webhook/injection/',
   'webhook/rbac/role-binding.ts',
+  'webhook/migration/opt-in-plan.ts',
   'webhook/admission/handler.ts',
   'webhook/admission/parse.ts',
   'webhook/admission/response.ts',

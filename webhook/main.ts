@@ -26,6 +26,7 @@ import { Registry } from '../common/metrics.ts';
 import { CertReloader } from './tls/cert-reloader.ts';
 import { ConfigError, parseWebhookArgs, type WebhookFlags } from './config.ts';
 import { RbacReconciler } from './rbac/reconciler.ts';
+import { OptInMigrator } from './migration/opt-in-migrator.ts';
 import { buildHealthServer, WebhookHealth } from './admission/health.ts';
 import { buildWebhookServer, TLS_MIN_VERSION, type WebhookApp } from './admission/server.ts';
 
@@ -84,6 +85,7 @@ function leaseNamespace(flags: WebhookFlags): string {
  */
 function leaderOnlyReconciler(client: KubeClient, log: Logger) {
   let current: RbacReconciler | undefined;
+  let migrator: OptInMigrator | undefined;
   let chain: Promise<void> = Promise.resolve();
   const enqueue = (what: string, fn: () => Promise<void> | void) => {
     chain = chain
@@ -96,13 +98,18 @@ function leaderOnlyReconciler(client: KubeClient, log: Logger) {
         if (current) return;
         current = new RbacReconciler({ client, log: log.child({ subsystem: 'rbac-reconciler' }) });
         current.start();
+        // Finishes the opt-in of running Deployments (webhook/migration/opt-in-plan.ts).
+        migrator = new OptInMigrator({ client, log: log.child({ subsystem: 'opt-in-migrator' }) });
+        migrator.start();
       });
     },
     stop(): void {
       enqueue('stop', async () => {
         const r = current;
+        const m = migrator;
         current = undefined;
-        await r?.stop();
+        migrator = undefined;
+        await Promise.all([r?.stop(), m?.stop()]);
       });
     },
     /** Resolves once every queued start/stop has run. */

@@ -81,6 +81,7 @@ export class LocalSetup {
       ...manifest('webhook-rbac.yaml'),
       ...manifest('policy-require-agent.yaml'),
       ...manifest('policy-agent-scope.yaml'),
+      ...manifest('policy-webhook-scope.yaml'),
     ]);
     await this.startWebhook();
     this.register();
@@ -240,6 +241,7 @@ export class LocalSetup {
       ...manifest('mutating-webhook.yaml'),
       ...manifest('policy-require-agent.yaml'),
       ...manifest('policy-agent-scope.yaml'),
+      ...manifest('policy-webhook-scope.yaml'),
     ];
     execFileSync(
       this.kubectl,
