@@ -6,7 +6,9 @@
 //
 // Faults, each on the current holder's pod (client-go's when it holds the Lease) unless it is
 // a group fault: the agent paused (SIGSTOP) or the whole pod frozen (cgroup freezer) for
-// 0.5 × renew deadline to 2 × lease duration; the agent or the app SIGKILLed; graceful and
+// 0.5 × renew deadline to 2 × lease duration; every agent pod of the group frozen as long (the
+// way client-go gets the Lease: agents watch it and take a free one in milliseconds, client-go
+// polls; the first fault of its part is this one, 10 s long); the agent or the app SIGKILLed; graceful and
 // forced delete; the pod cut off from the API server for the same durations; a rollout; a
 // scale to 2 and back; the webhook pod deleted.
 //
@@ -50,6 +52,7 @@ import { jitter, progress, sleep } from './lib/util.ts';
 export const CHAOS_FAULTS = [
   'pause-agent',
   'freeze-pod',
+  'freeze-group',
   'sigkill-agent',
   'sigkill-app',
   'delete',
@@ -65,6 +68,7 @@ export type ChaosFault = (typeof CHAOS_FAULTS)[number];
 const WEIGHTS: Record<ChaosFault, number> = {
   'pause-agent': 3,
   'freeze-pod': 2,
+  'freeze-group': 1,
   'sigkill-agent': 3,
   'sigkill-app': 2,
   delete: 2,
@@ -190,7 +194,8 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
         });
         clientGoPart.to = Date.now() - start;
       }
-      const record = await oneFault(n);
+      // Client-go's first term: every agent frozen for longer than a lease (10 s).
+      const record = n === cgFrom ? await oneFault(n, 'freeze-group', 10_000) : await oneFault(n);
       records.push(record);
       progress(`chaos #${n + 1}/${ctx.faults}: ${JSON.stringify(record)}`);
       await sleep(jitter(500, 2_000));
@@ -229,8 +234,12 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
     };
 
     /** Waits for a renew, then a random phase of the renew cycle, then injects one fault. */
-    async function oneFault(n: number): Promise<ChaosFaultRecord> {
-      const fault = draw();
+    async function oneFault(
+      n: number,
+      forced?: ChaosFault,
+      forcedHoldMs?: number,
+    ): Promise<ChaosFaultRecord> {
+      const fault = forced ?? draw();
       const seen = versions.length;
       const renewWait = Date.now();
       while (versions.length === seen && Date.now() - renewWait < 2_000) await sleep(10);
@@ -249,7 +258,7 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
       const target = targetPod?.metadata.name ?? '';
       const container = isClientGo(target) ? 'elector' : AGENT;
       const record: ChaosFaultRecord = { n, fault, target, at: Date.now(), phaseMs };
-      const holdMs = Math.round(jitter(...HOLD_MS));
+      const holdMs = forcedHoldMs ?? Math.round(jitter(...HOLD_MS));
       try {
         if (!targetPod) throw new Error('no pod to fault');
         const np = nodePod(targetPod);
@@ -264,6 +273,14 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
             await freezePod(np);
             await sleep(holdMs).finally(() => thawPod(np));
             break;
+          case 'freeze-group': {
+            record.holdMs = holdMs;
+            record.target = group.name;
+            const all = pods.map((p) => nodePod(p));
+            await Promise.all(all.map((p) => freezePod(p)));
+            await sleep(holdMs).finally(() => Promise.all(all.map((p) => thawPod(p))));
+            break;
+          }
           case 'cut-off':
             record.holdMs = holdMs;
             await cutOffApiServer(np, addrs);
