@@ -40,6 +40,12 @@ export interface GroupStatus {
   expired: boolean;
   services: ServiceEndpoints[];
   members: MemberStatus[];
+  /**
+   * Ready endpoints of the group's Services that are pods without the agent: pods that were
+   * running before the opt-in (a namespace labelled while they ran, a workload opted in without
+   * a rollout). They serve beside the leader until they are restarted.
+   */
+  unelected: string[];
 }
 
 // Only the fields read here.
@@ -113,6 +119,8 @@ export function buildGroups(
 
   // namespace/pod → [service, ready][]
   const endpointsOf = new Map<string, { service: string; ready: boolean }[]>();
+  // namespace/service → its ready endpoints' pod names
+  const readyOf = new Map<string, Set<string>>();
   for (const s of slices) {
     const service = s.metadata?.labels?.['kubernetes.io/service-name'];
     if (!service) continue;
@@ -123,6 +131,12 @@ export function buildGroups(
       // The API: a nil ready condition is an unknown state, to be read as ready.
       list.push({ service, ready: e.conditions?.ready !== false });
       endpointsOf.set(key, list);
+      if (e.conditions?.ready !== false) {
+        const svcKey = `${s.metadata?.namespace}/${service}`;
+        const ready = readyOf.get(svcKey) ?? new Set<string>();
+        ready.add(e.targetRef.name);
+        readyOf.set(svcKey, ready);
+      }
     }
   }
 
@@ -143,9 +157,15 @@ export function buildGroups(
         if (ep.ready) s.ready.push(name);
       }
     }
+    const memberNames = new Set(g.pods.map((p) => p.metadata?.name ?? ''));
+    const unelected = new Set<string>();
+    for (const service of services.keys())
+      for (const pod of readyOf.get(`${g.namespace}/${service}`) ?? [])
+        if (!memberNames.has(pod)) unelected.add(pod);
     out.push({
       namespace: g.namespace,
       lease: g.lease,
+      unelected: [...unelected].sort(),
       leaseExists: lease !== undefined,
       holder,
       acquireTime: spec.acquireTime ?? null,

@@ -72,5 +72,13 @@ export function formatTable(
     }
     rows.push(row);
   }
-  return alignTable(rows) + '\n';
+  const warnings = groups
+    .filter((g) => g.unelected.length > 0)
+    .map(
+      (g) =>
+        `WARNING: ${g.namespace}/${g.lease}: ${g.unelected.length} Ready pod(s) without the agent serve beside the ` +
+        `leader: ${g.unelected.join(', ')} (running since before the opt-in; restart the workload, e.g. kubectl ` +
+        `rollout restart)`,
+    );
+  return alignTable(rows) + '\n' + warnings.map((w) => `${w}\n`).join('');
 }

@@ -61,8 +61,19 @@ describe('buildGroups', () => {
       // Renewed a minute ago with a 15 s lease: expired by this clock.
       expired: true,
       services: [{ service: 'svc', ready: ['x-1'], total: 2 }],
+      // A Ready pod of the group's Service without the agent (running since before the opt-in).
+      unelected: ['someone-else'],
     });
-    expect(groups[1]).toMatchObject({ leaseExists: false, holder: null, termMs: null, services: [] });
+    expect(groups[1]).toMatchObject({
+      leaseExists: false,
+      holder: null,
+      termMs: null,
+      services: [],
+      unelected: [],
+    });
+    expect(formatTable(groups, { allNamespaces: true, now })).toContain(
+      'WARNING: a/x: 1 Ready pod(s) without the agent serve beside the leader: someone-else',
+    );
   });
 
   it('a released Lease has no holder and no term', () => {
