@@ -9,7 +9,8 @@
 // 0.5 × renew deadline to 2 × lease duration; every agent pod of the group frozen as long (the
 // way client-go gets the Lease: agents watch it and take a free one in milliseconds, client-go
 // polls; the first fault of its part is this one, 10 s long); the agent or the app SIGKILLed; graceful and
-// forced delete; the pod cut off from the API server for the same durations; a rollout; a
+// forced delete; the pod cut off from the API server for the same durations, or only the API
+// server's answers to it dropped (a write lands, its answer is lost); a rollout; a
 // scale to 2 and back; the webhook pod deleted.
 //
 // What it counts (bench/lib/chaos-analysis.ts): time with two ready endpoints; holder changes
@@ -58,6 +59,7 @@ export const CHAOS_FAULTS = [
   'delete',
   'force-delete',
   'cut-off',
+  'lose-answers',
   'rollout',
   'scale',
   'webhook-restart',
@@ -74,6 +76,7 @@ const WEIGHTS: Record<ChaosFault, number> = {
   delete: 2,
   'force-delete': 1,
   'cut-off': 2,
+  'lose-answers': 1,
   rollout: 1,
   scale: 1,
   'webhook-restart': 1,
@@ -282,8 +285,9 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
             break;
           }
           case 'cut-off':
+          case 'lose-answers':
             record.holdMs = holdMs;
-            await cutOffApiServer(np, addrs);
+            await cutOffApiServer(np, addrs, { answersOnly: fault === 'lose-answers' });
             await sleep(holdMs).finally(() => healApiServer(np).catch(() => undefined));
             break;
           case 'sigkill-agent':

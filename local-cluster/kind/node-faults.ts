@@ -144,13 +144,22 @@ async function inPodNetns(pod: NodePod, script: string): Promise<string> {
  * the API server's packets to it are dropped in the pod's own network namespace.
  * Everything else still flows: the kubelet's probes from the node, Service traffic.
  */
-export async function cutOffApiServer(pod: NodePod, to: { ip: string; port: number }[]): Promise<void> {
+export async function cutOffApiServer(
+  pod: NodePod,
+  to: { ip: string; port: number }[],
+  opts: { answersOnly?: boolean } = {},
+): Promise<void> {
+  // answersOnly: only the API server's packets to the pod are dropped. A request sent on a
+  // connection already open reaches the API server and is applied, and its answer is lost
+  // (a write whose outcome the agent cannot know); new connections cannot open (no SYN-ACK).
   const rules = (dir: 'out' | 'in') =>
-    to
-      .map(({ ip, port }) =>
-        dir === 'out' ? `ip daddr ${ip} tcp dport ${port} drop` : `ip saddr ${ip} tcp sport ${port} drop`,
-      )
-      .join('; ');
+    dir === 'out' && opts.answersOnly
+      ? 'accept'
+      : to
+          .map(({ ip, port }) =>
+            dir === 'out' ? `ip daddr ${ip} tcp dport ${port} drop` : `ip saddr ${ip} tcp sport ${port} drop`,
+          )
+          .join('; ');
   await inPodNetns(
     pod,
     `nft -f - <<EOF

@@ -381,6 +381,79 @@ for (const routing of ['readiness-gate', 'label'] as const) {
       );
     });
 
+    // Issue 12: the harness's lost-answer path, on the real node. Only the API server's packets
+    // to the leader pod are dropped: its next renew, sent on the connection already open, is
+    // applied while its answer is lost; nothing after it gets through. The agent cannot know its
+    // write landed: it must fence itself at its renew deadline, and the Lease moves only once
+    // that applied renew has expired.
+    it("the leader's answers from the API server are lost while its writes land: fenced, then another leads", async () => {
+      let t0 = 0;
+      await explained(
+        group,
+        () => t0,
+        async () => {
+          const old = await stableLeader();
+          const target = nodePod(await pod(group, old));
+          const api = await apiServerAddresses(client);
+          const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${group.ns}/leases/${group.name}`;
+          t0 = Date.now();
+          await cutOffApiServer(target, api, { answersOnly: true });
+          let lastRenewByOld = 0;
+          let next: string;
+          let unreadyAt: number;
+          try {
+            // The renews of the old holder that landed after the cut, as the API server has them.
+            const watchRenews = waitUntil(
+              'the Lease to move',
+              TIMINGS.leaseMs + RECOVERY_BOUND_MS,
+              async () => {
+                const spec = (await client.get<Raw>(leasePath)).spec;
+                if (spec.holderIdentity === old)
+                  lastRenewByOld = Math.max(lastRenewByOld, Date.parse(spec.renewTime));
+                return spec.holderIdentity !== old ? spec.holderIdentity : undefined;
+              },
+              100,
+            );
+            unreadyAt = (
+              await waitUntil(
+                `${old} to leave the ready endpoints`,
+                TIMINGS.leaseMs + 30_000,
+                () => group.observer.endpointEvents(t0).find((e) => !e.ready.includes(old)),
+                100,
+              )
+            ).t;
+            await watchRenews;
+            next = await group.nextAnswerer(t0, old, TIMINGS.leaseMs + RECOVERY_BOUND_MS);
+            await sleep(t0 + FAULT_MS - Date.now());
+          } finally {
+            await healApiServer(target);
+          }
+          expect(lastRenewByOld, 'a renew sent after the cut was applied (its answer lost)').toBeGreaterThan(
+            t0,
+          );
+          await waitUntil(
+            `${old} to show itself a follower after healing`,
+            60_000,
+            async () => shownRole(await pod(group, old), routing) === 'follower',
+            250,
+          );
+          await sleep(2_000);
+          expect(await group.leader(30_000)).toBe(next);
+          const got = await seenFrom(group, t0);
+          expectOneServerAtATime(group, got, t0);
+          const lease = leaseMove(group, t0, old);
+          expect(unreadyAt, 'out of the Service before the Lease moved').toBeLessThan(
+            lease.movedAt ?? Infinity,
+          );
+          console.log(
+            `[kind] ${routing}: answers to leader ${old} lost (writes still landing): its last renew applied ` +
+              `${lastRenewByOld - t0} ms after the cut; not a ready endpoint after ${unreadyAt - t0} ms, ` +
+              `${lease.text}; no pod answered for ${longestGap(got)} ms at most`,
+          );
+        },
+      );
+    });
+
     it('forced deletion of the leader pod (grace 0): another pod serves within the lease and margins', async () => {
       let t0 = 0;
       await explained(
