@@ -72,9 +72,10 @@ test-integration: deps build binaries
 test-kind: deps build binaries
 	npx vitest run --project kind
 
-## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl and the client-go elector once (cached)
+## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl, promtool and the client-go elector once (cached)
 binaries:
 	bash local-cluster/control-plane/build-binaries.sh >/dev/null
+	bash local-cluster/promtool/build.sh >/dev/null
 	bash local-cluster/clientgo/build.sh >/dev/null
 
 ## cluster-up: a kind cluster with leader-election installed, left running (same as kind-up)

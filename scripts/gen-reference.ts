@@ -40,7 +40,7 @@ import {
   OWNED_LABELS,
 } from '../webhook/rbac/role-binding.ts';
 import { ADMISSION_ROUTES } from '../webhook/admission/server.ts';
-import { webhookMetrics } from '../webhook/admission/metrics.ts';
+import { certificateExpiryMetric, webhookMetrics } from '../webhook/admission/metrics.ts';
 
 export const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const REFERENCE_PATH = join(root, 'docs', 'reference.md');
@@ -144,6 +144,7 @@ export function agentMetrics(): MetricDoc[] {
 export function webhookMetricFamilies(): MetricDoc[] {
   const registry = new Registry();
   webhookMetrics(registry);
+  certificateExpiryMetric(registry, () => undefined);
   return metricFamilies(registry);
 }
 

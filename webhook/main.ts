@@ -23,6 +23,7 @@ import { LeaseClient } from '../common/election/lease-client.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { registerProcessMetrics } from '../common/process-metrics.ts';
 import { Registry } from '../common/metrics.ts';
+import { certificateExpiryMetric } from './admission/metrics.ts';
 import { CertReloader } from './tls/cert-reloader.ts';
 import { ConfigError, parseWebhookArgs, type WebhookFlags } from './config.ts';
 import { RbacReconciler } from './rbac/reconciler.ts';
@@ -134,6 +135,7 @@ export async function startWebhook(
     secureOptions: { minVersion: TLS_MIN_VERSION },
   });
   await reloader.start();
+  certificateExpiryMetric(registry, () => reloader.current());
   const health = new WebhookHealth(() => reloader.ready());
   const app = buildWebhookServer({
     config: {

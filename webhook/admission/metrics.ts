@@ -29,3 +29,22 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
     ),
   };
 }
+
+/**
+ * The serving certificate's notAfter (seconds since the epoch), read at each scrape; absent until
+ * a certificate is loaded. The certificate-expiry alert (manifests/monitoring) reads it.
+ */
+export function certificateExpiryMetric(
+  registry: Registry,
+  current: () => { notAfter: Date } | undefined,
+): void {
+  registry.collected(
+    'webhook_serving_certificate_expiry_timestamp_seconds',
+    "The serving certificate's notAfter, in seconds since the epoch.",
+    'gauge',
+    () => {
+      const pair = current();
+      return pair ? pair.notAfter.getTime() / 1000 : undefined;
+    },
+  );
+}
