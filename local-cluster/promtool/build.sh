@@ -18,7 +18,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=0
 mkdir -p "$BIN_DIR"
 start=$(date +%s)
 log "building promtool $PROMETHEUS_VERSION (minutes on a cold Go cache)"
-GOFLAGS= GOBIN="$BIN_DIR" go install -trimpath -ldflags "-s -w" \
+GOFLAGS="" GOBIN="$BIN_DIR" go install -trimpath -ldflags "-s -w" \
   "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" >&2
 [ -x "$BIN" ] || { log "go install left no $BIN"; exit 1; }
 log "built in $(( $(date +%s) - start )) s"
