@@ -22,8 +22,10 @@ import { injectPod } from '../injection/pod.ts';
 import { injectWorkload } from '../injection/workload.ts';
 import { type InjectionResult, type WebhookConfig } from '../injection/result.ts';
 import { type JsonPatchOp } from '../injection/json-patch.ts';
+import { AGENT_IMAGE } from './version.ts';
 
-export const DEFAULT_CLI_AGENT_IMAGE = 'ghcr.io/leader-election/agent:latest';
+/** The versioned image the manifests install (never `latest`). */
+export const DEFAULT_CLI_AGENT_IMAGE = AGENT_IMAGE;
 
 /** The pod-template-hash the preview's fake ReplicaSet gets (so the Lease is named after the Deployment). */
 const PREVIEW_HASH = 'preview';

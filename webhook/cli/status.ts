@@ -13,14 +13,11 @@
 //   MEMBERS      the number of pods (-o wide: their names, and the Lease's last renewal)
 // Leases without injected pods (other components' elections) are not listed.
 //
-// Connection: --kubeconfig, else the first file of $KUBECONFIG, else ~/.kube/config, with
-// its current context (or --context); the namespace is -n, else the context's, else default.
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import yaml from 'js-yaml';
+// Connection: as kubectl's (connection.ts): --kubeconfig, else every file of $KUBECONFIG merged,
+// else ~/.kube/config; the current context or --context; certificates, tokens and exec
+// credential plugins. The namespace is -n, else the context's, else default.
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
-import { connectionFromKubeconfig, KubeConfigError } from '../../common/kube/kubeconfig.ts';
+import { cliTarget, CliConfigError } from './connection.ts';
 import { collectStatus } from './status-groups.ts';
 import { formatTable } from './status-table.ts';
 
@@ -99,23 +96,6 @@ export function parseStatusArgs(argv: readonly string[]): StatusArgs | 'help' {
   return args;
 }
 
-/** The kubeconfig path kubectl would use. */
-export function kubeconfigPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  if (flag) return flag;
-  const fromEnv = env.KUBECONFIG?.split(':').find((p) => p !== '');
-  return fromEnv ?? join(env.HOME ?? homedir(), '.kube', 'config');
-}
-
-/** The namespace of a kubeconfig context (undefined when it sets none). */
-export function contextNamespace(path: string, context?: string): string | undefined {
-  const doc = yaml.load(readFileSync(path, 'utf8')) as {
-    'current-context'?: string;
-    contexts?: { name: string; context?: { namespace?: string } }[];
-  } | null;
-  const name = context ?? doc?.['current-context'];
-  return doc?.contexts?.find((c) => c.name === name)?.context?.namespace || undefined;
-}
-
 export async function runStatus(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -136,17 +116,15 @@ export async function runStatus(
     out(USAGE);
     return 0;
   }
-  const path = kubeconfigPath(args.kubeconfig, env);
   let client: KubeClient;
   let namespace: string | undefined;
   try {
-    client = new KubeClient(connectionFromKubeconfig(path, args.context), { defaultTimeoutMs: 30_000 });
-    namespace = args.allNamespaces
-      ? undefined
-      : (args.namespace ?? contextNamespace(path, args.context) ?? 'default');
+    const target = await cliTarget(args.kubeconfig, args.context, env);
+    client = new KubeClient(target.connection, { defaultTimeoutMs: 30_000 });
+    namespace = args.allNamespaces ? undefined : (args.namespace ?? target.namespace ?? 'default');
   } catch (e) {
-    if (e instanceof KubeConfigError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
-      err(`error: ${(e as Error).message}\n`);
+    if (e instanceof CliConfigError) {
+      err(`error: ${e.message}\n`);
       return 1;
     }
     throw e;
