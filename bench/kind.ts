@@ -204,7 +204,7 @@ async function agentMemory(
   const holder = await group.holder();
   const out = { leader: [] as number[], follower: [] as number[] };
   for (const p of await group.pods()) {
-    const json = await nodeExec(node, [
+    const json = await nodeExec(p.spec?.nodeName ?? node, [
       'sh',
       '-c',
       `id=$(crictl ps -q --state running --label io.kubernetes.pod.uid=${p.metadata.uid} --label io.kubernetes.container.name=${AGENT}); crictl stats -o json --id "$id"`,
@@ -228,7 +228,11 @@ export interface ClientGoOptions {
  * The client-go elector as a Deployment (default: 3 pods on Lease `cg`, our timings), with
  * ReleaseOnCancel; its Role lets it use the namespace's Leases.
  */
-export async function clientGoGroup(client: KubeClient, ns: string, opts: ClientGoOptions = {}): Promise<void> {
+export async function clientGoGroup(
+  client: KubeClient,
+  ns: string,
+  opts: ClientGoOptions = {},
+): Promise<void> {
   const name = opts.name ?? 'cg';
   const timings = opts.timings ?? TIMINGS;
   const rbac = 'rbac.authorization.k8s.io/v1';

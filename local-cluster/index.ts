@@ -93,6 +93,8 @@ export {
   restartKubelet,
   setUnschedulable,
   theNode,
+  nodeNames,
+  pauseNode,
 } from './kind/cluster-ops.ts';
 export {
   apiServerAddresses,

@@ -52,11 +52,20 @@ export async function nodeExec(node: string, args: string[], timeoutMs = 60_000)
   return res.stdout;
 }
 
-/** The cluster's node (kind here has one; its container has the same name). */
+/** The cluster's node, or with several the control-plane node (a kind node's container has its name). */
 export async function theNode(client: KubeClient): Promise<string> {
-  const nodes = await client.get<Raw>('/api/v1/nodes');
-  if (nodes.items.length !== 1) throw new Error(`expected one node, found ${nodes.items.length}`);
-  return nodes.items[0].metadata.name;
+  const nodes = (await client.get<Raw>('/api/v1/nodes')).items as Raw[];
+  if (nodes.length === 1) return nodes[0].metadata.name;
+  // Several nodes: the one that runs the control plane (kube-apiserver's static pod).
+  const cp = nodes.filter((n) => 'node-role.kubernetes.io/control-plane' in (n.metadata.labels ?? {}));
+  if (cp.length !== 1)
+    throw new Error(`expected one control-plane node, found ${cp.length} of ${nodes.length}`);
+  return cp[0].metadata.name;
+}
+
+/** Every node's name. */
+export async function nodeNames(client: KubeClient): Promise<string[]> {
+  return ((await client.get<Raw>('/api/v1/nodes')).items as Raw[]).map((n) => n.metadata.name);
 }
 
 async function apiserverContainer(node: string): Promise<string> {
@@ -117,4 +126,14 @@ export async function setUnschedulable(client: KubeClient, node: string, on: boo
     contentType: PATCH.merge,
     body: { spec: { unschedulable: on } },
   });
+}
+
+/**
+ * Freezes a whole kind node (its container paused: kubelet, containerd and every pod stop,
+ * like a VM paused by its hypervisor), or thaws it.
+ */
+export async function pauseNode(node: string, paused: boolean): Promise<void> {
+  const { cmd, env } = await containerEngine();
+  const res = await run(cmd, [paused ? 'pause' : 'unpause', node], { env, timeoutMs: 60_000 });
+  if (res.code !== 0) throw new Error(`${cmd} ${paused ? 'pause' : 'unpause'} ${node}: ${res.stderr}`);
 }

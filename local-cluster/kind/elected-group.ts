@@ -41,6 +41,8 @@ export interface GroupOptions {
   namespace?: string;
   /** spec.automountServiceAccountToken of the pods (unset by default). */
   automountToken?: boolean;
+  /** The node the traffic client runs on (e.g. one a test does not freeze); the scheduler's choice by default. */
+  trafficNode?: string;
 }
 
 export const AGENT_CONTAINER = 'leader-election-agent';
@@ -101,6 +103,7 @@ export class ElectedGroup {
         metadata: { name: 'traffic' },
         spec: {
           terminationGracePeriodSeconds: 1,
+          ...(opts.trafficNode ? { nodeName: opts.trafficNode } : {}),
           containers: [
             {
               name: 'client',

@@ -60,10 +60,15 @@ export function ownKubeconfig(name: string): string {
 }
 
 /** Runs local-cluster/kind/<script> for cluster `name`, its output inherited; throws on failure. */
-function kindScript(script: string, name: string, log: (m: string) => void): void {
+function kindScript(
+  script: string,
+  name: string,
+  log: (m: string) => void,
+  env: Record<string, string> = {},
+): void {
   const started = Date.now();
   const res = spawnSync('bash', [join(repoRoot, 'local-cluster/kind', script)], {
-    env: { ...process.env, KIND_CLUSTER: name, KIND_KUBECONFIG: ownKubeconfig(name) },
+    env: { ...process.env, ...env, KIND_CLUSTER: name, KIND_KUBECONFIG: ownKubeconfig(name) },
     stdio: ['ignore', 'inherit', 'inherit'],
     timeout: 60 * 60_000,
   });
@@ -75,9 +80,21 @@ function kindScript(script: string, name: string, log: (m: string) => void): voi
   log(`${script} took ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
-/** make kind-up for cluster `name`, in its own kubeconfig (idempotent: an existing cluster is reused). */
-export function kindUp(name: string, log: (m: string) => void = console.log): KindCluster {
-  kindScript('kind-up.sh', name, log);
+/**
+ * make kind-up for cluster `name`, in its own kubeconfig (idempotent: an existing cluster is reused),
+ * with `workers` worker nodes beside the control plane when the cluster is created.
+ */
+export function kindUp(
+  name: string,
+  log: (m: string) => void = console.log,
+  opts: { workers?: number } = {},
+): KindCluster {
+  kindScript(
+    'kind-up.sh',
+    name,
+    log,
+    opts.workers !== undefined ? { KIND_WORKERS: String(opts.workers) } : {},
+  );
   return KindCluster.named(name, ownKubeconfig(name));
 }
 

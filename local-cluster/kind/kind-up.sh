@@ -10,7 +10,9 @@
 # (docs/testing.md): the node image (build-node-image.sh), the images (build-images.sh,
 # with stand-in base images), and cert-manager's part (cert-manager-stand-in.sh).
 #
-# Environment: KIND_CLUSTER (default leader-election), KIND_NODE_IMAGE (a node image to use),
+# Environment: KIND_CLUSTER (default leader-election), KIND_WORKERS (worker nodes beside the
+#   control plane, default 0: one node; the pod network across nodes is pod-network.sh's),
+#   KIND_NODE_IMAGE (a node image to use),
 #   KIND_KUBECONFIG (where kind writes the kubeconfig; default kind's: $KUBECONFIG or
 #   ~/.kube/config), LE_KIND_OFFLINE (1: build everything here; 0: use published images).
 set -euo pipefail
@@ -20,6 +22,8 @@ source local-cluster/kind/podman-env.sh
 say() { echo "kind-up: $*" >&2; }
 
 CLUSTER=${KIND_CLUSTER:-leader-election}
+WORKERS=${KIND_WORKERS:-0}
+[[ $WORKERS =~ ^[0-9]$ ]] || { say "KIND_WORKERS must be a number from 0 to 9, not '$WORKERS'"; exit 2; }
 CERT_MANAGER_VERSION=${CERT_MANAGER_VERSION:-v1.19.5}
 KIND=$(bash local-cluster/kind/ensure-kind.sh)
 # The kubectl of the cluster's minor version (v1.36), built once with the control plane's binaries.
@@ -52,9 +56,20 @@ if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   "$KIND" export kubeconfig --name "$CLUSTER" >/dev/null
 else
   start=$SECONDS
-  "$KIND" create cluster --name "$CLUSTER" ${node_image:+--image "$node_image"} --wait 180s
-  say "cluster created in $((SECONDS - start)) s"
+  config=$(mktemp)
+  trap 'rm -f "$config"' EXIT
+  {
+    echo 'kind: Cluster'
+    echo 'apiVersion: kind.x-k8s.io/v1alpha4'
+    echo 'nodes:'
+    echo '  - role: control-plane'
+    for ((i = 0; i < WORKERS; i++)); do echo '  - role: worker'; done
+  } >"$config"
+  "$KIND" create cluster --name "$CLUSTER" --config "$config" ${node_image:+--image "$node_image"} --wait 180s
+  say "cluster created in $((SECONDS - start)) s ($((WORKERS + 1)) node(s))"
 fi
+# With several nodes: each node's pod range and the routes between them (kindnetd's job).
+ENGINE=$ENGINE KUBECTL="kubectl --context kind-$CLUSTER" bash local-cluster/kind/pod-network.sh
 
 # 3. The images into the node (no registry involved).
 if [[ -n $images_archive ]]; then

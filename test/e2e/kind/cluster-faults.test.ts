@@ -21,6 +21,7 @@ import {
   longestGap,
   healApiServer,
   nodeExec,
+  nodeNames,
   nodePod,
   type Raw,
   restartApiserver,
@@ -430,8 +431,10 @@ describe('the webhook pod lost during a scale-up', () => {
     const webhooks = list.items.filter((p: Raw) => !p.metadata.deletionTimestamp);
     expect(webhooks).toHaveLength(1);
     const old: string = webhooks[0].metadata.name;
+    const webhookNode: string = webhooks[0].spec.nodeName;
+    const allNodes = await nodeNames(client);
     const container = (
-      await nodeExec(node, [
+      await nodeExec(webhookNode, [
         'crictl',
         'ps',
         '-q',
@@ -442,14 +445,14 @@ describe('the webhook pod lost during a scale-up', () => {
       ])
     ).trim();
     expect(container, `the container of ${old}`).toMatch(/^[0-9a-f]+$/);
-    await setUnschedulable(client, node, true);
+    for (const n of allNodes) await setUnschedulable(client, n, true);
     const t0 = Date.now();
     let uncordoned: number;
     try {
       // Killed first (nothing answers from here on), then at once the pod deleted (the
       // ReplicaSet creates the new webhook pod, which cannot be scheduled yet) and both
       // groups scaled up.
-      await nodeExec(node, ['crictl', 'stop', '--timeout', '0', container]);
+      await nodeExec(webhookNode, ['crictl', 'stop', '--timeout', '0', container]);
       await Promise.all([
         client.request('DELETE', `/api/v1/namespaces/${WEBHOOK_NS}/pods/${old}`, {
           query: { gracePeriodSeconds: 0 },
@@ -463,7 +466,7 @@ describe('the webhook pod lost during a scale-up', () => {
         250,
       );
     } finally {
-      await setUnschedulable(client, node, false);
+      for (const n of allNodes) await setUnschedulable(client, n, false);
       uncordoned = Date.now();
     }
     const back = await waitUntil(
