@@ -10,6 +10,7 @@ import type { FaultsResult } from './faults.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { KindResult, KindTrial, Scenario } from './kind.ts';
 import type { ChaosResult } from './chaos.ts';
+import type { MemoryResult } from './memory.ts';
 import type { ScaleResult, ScaleSide } from './scale.ts';
 import type { WebhookPhaseResult } from './webhook.ts';
 import { BENCH_DOC, DATA_DIR, readAllData, type RunMeta, type Stored } from './lib/env.ts';
@@ -797,6 +798,42 @@ function chaosDetail(c: Stored<ChaosResult> | undefined): string {
   ].join('\n');
 }
 
+/** The memory phase: the agent's anonymous memory under each V8/Node setting, with its costs. */
+function memoryDetail(m: Stored<MemoryResult> | undefined): string {
+  if (!m) return '';
+  const r = m.result;
+  const pct = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} %` : '—');
+  return [
+    '### Agent memory by V8/Node setting (`make bench`, phase memory)',
+    '',
+    `Two agents (the production bundle) electing on one Lease of the local control plane, timings 6s/3s/1s; after 10 s of settling, anonymous memory (Anonymous of /proc/PID/smaps_rollup, what \`process_anonymous_memory_bytes\` exports) sampled every second for ${r.windowS} s, the max kept; CPU over the same window; then SIGTERM to the leader and the time until the other logs "started leading" (bench/memory.ts). Target: ≤ 18 MB (issue 16).`,
+    '',
+    table(
+      [
+        'setting',
+        'flags',
+        'leader max',
+        'follower max',
+        'RSS max',
+        'CPU idle (leader / follower)',
+        'threads',
+        'graceful failover',
+      ],
+      r.rows.map((x) => [
+        x.setting,
+        `\`${x.flags}\``,
+        mb(x.leaderAnonMax),
+        mb(x.followerAnonMax),
+        mb(x.rssMax),
+        `${pct(x.leaderCpuPct)} / ${pct(x.followerCpuPct)}`,
+        String(x.threads),
+        x.failoverMs === undefined ? '—' : ms(x.failoverMs),
+      ]),
+    ),
+    '',
+  ].join('\n');
+}
+
 export async function writeReport(): Promise<string[]> {
   const data = readAllData();
   const get = <T>(k: string) => data[k] as Stored<T> | undefined;
@@ -808,6 +845,7 @@ export async function writeReport(): Promise<string[]> {
   const fa = get<FaultsResult>('faults');
   const kd = get<KindResult>('kind');
   const ch = get<ChaosResult>('chaos');
+  const mem = get<MemoryResult>('memory');
   const rows: TableRow[] = [];
   failoverRows(fo?.result, rows);
   faultRows(fa?.result, rows);
@@ -830,8 +868,8 @@ export async function writeReport(): Promise<string[]> {
       ? `Machine: ${anyMeta.machine}; ${anyMeta.versions}. The machine is shared with other work; load averages below.`
       : '',
     '',
-    ...['kind', 'chaos', 'failover', 'faults', 'api-load', 'scale', 'footprint', 'webhook'].map((k) =>
-      metaLine(k, data[k]?.meta),
+    ...['kind', 'chaos', 'memory', 'failover', 'faults', 'api-load', 'scale', 'footprint', 'webhook'].map(
+      (k) => metaLine(k, data[k]?.meta),
     ),
     '',
     table(
@@ -841,12 +879,13 @@ export async function writeReport(): Promise<string[]> {
     '',
     kindDetail(kd),
     chaosDetail(ch),
+    memoryDetail(mem),
     failoverDetail(fo?.result),
     faultDetail(fa?.result),
     apiDetail(api?.result),
     scaleDetail(sc?.result),
     webhookDetail(wh?.result),
-    'Raw samples: [docs/bench-data/](bench-data/) (`kind.json`, `chaos.json`, `failover.json`, `faults.json`, `api-load.json`, `scale.json`, `footprint.json`, `webhook.json`).',
+    'Raw samples: [docs/bench-data/](bench-data/) (`kind.json`, `chaos.json`, `memory.json`, `failover.json`, `faults.json`, `api-load.json`, `scale.json`, `footprint.json`, `webhook.json`).',
     '',
     END,
   ]

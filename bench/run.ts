@@ -8,7 +8,8 @@
 //
 //   node bench/run.ts [--trials N] [--quick] [--only a,b] [--faults N] [--chaos N]
 //
-// Phases: kind, chaos, failover, api-load, scale, footprint, webhook, faults. kind and chaos
+// Phases: kind, chaos, failover, memory, api-load, scale, footprint, webhook, faults (memory: the
+// agent's anonymous memory under each V8/Node setting, bench/memory.ts). kind and chaos
 // run on kind (chaos: bench/chaos.ts, N faults in a row with a client-go elector contending
 // for part of the run). Each writes
 // docs/bench-data/<phase>.json; then docs/benchmarks.md (between the bench
@@ -36,13 +37,24 @@ import { runWebhook } from './webhook.ts';
 import { runFaults } from './faults.ts';
 import { runKind } from './kind.ts';
 import { runChaos } from './chaos.ts';
+import { runMemory } from './memory.ts';
 import { LeaseTap } from './lib/lease-tap.ts';
 import { createNamespace, deleteNamespace } from './lib/groups.ts';
 import { loadavg, machine, versions, writeData, type RunMeta } from './lib/env.ts';
 import { writeReport } from './report.ts';
 import { elapsedS, progress } from './lib/util.ts';
 
-const PHASES = ['kind', 'chaos', 'failover', 'api-load', 'scale', 'footprint', 'webhook', 'faults'] as const;
+const PHASES = [
+  'kind',
+  'chaos',
+  'failover',
+  'memory',
+  'api-load',
+  'scale',
+  'footprint',
+  'webhook',
+  'faults',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -268,6 +280,13 @@ async function planeRun(phases: Phase[], failures: string[]): Promise<void> {
             windowS: plan.scaleWindowS,
             settleS: plan.scaleSettleS,
             logDir: work,
+          });
+        } else if (phase === 'memory') {
+          result = await runMemory({
+            client,
+            kubeconfig: plane.kubeconfig,
+            bundle: isolatedBundle,
+            windowS: quick ? 15 : 60,
           });
         } else if (phase === 'footprint') {
           result = await runFootprint({ isolatedBundle, bundle: AGENT_BUNDLE });
