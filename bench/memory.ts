@@ -30,6 +30,12 @@ export const SETTINGS: MemorySetting[] = [
     flags: ['--max-semi-space-size=1', '--single-threaded', '--lite-mode'],
   },
   { name: '+ jitless', flags: ['--max-semi-space-size=1', '--jitless'] },
+  // Node's own V8 platform threads (4 by default) are not removed by V8's --single-threaded.
+  { name: '+ v8-pool-size 0', flags: ['--max-semi-space-size=1', '--v8-pool-size=0'] },
+  {
+    name: '+ v8-pool-size 0 + single-threaded + lite mode',
+    flags: ['--max-semi-space-size=1', '--v8-pool-size=0', '--single-threaded', '--lite-mode'],
+  },
   {
     name: '+ single-threaded + lite + UV_THREADPOOL_SIZE=1',
     flags: ['--max-semi-space-size=1', '--single-threaded', '--lite-mode'],
