@@ -265,9 +265,9 @@ export class Agent {
   }
 
   /**
-   * Gate True (label leader): at once, unless we took the Lease by expiry from a pod of our
-   * namespace; then only once that pod no longer shows Ready (agent/takeover.ts), at most a
-   * lease duration (or 10 s) later. Never rejects.
+   * Gate True (label leader): at once after creating the Lease; after taking it from a pod of our
+   * namespace (by expiry, on the kubelet's word, or after its release), only once that pod no
+   * longer serves (agent/takeover.ts), at most a lease duration (or 10 s) later. Never rejects.
    */
   private async showLeader(): Promise<void> {
     const previous = this.elector.takenOverFrom();
@@ -285,10 +285,7 @@ export class Agent {
       if (seen === 'still ready')
         this.log.warn({ previous, waitedMs }, 'previous holder still shown Ready; showing leader anyway');
       else
-        this.log.info(
-          { previous, seen, waitedMs },
-          'took the lease by expiry; previous holder no longer serving',
-        );
+        this.log.info({ previous, seen, waitedMs }, 'took the lease over; previous holder no longer serving');
       if (!this.elector.isLeader()) return; // lost it meanwhile: the follower path wrote False
     }
     await this.writer.set(true); // the writer retries by itself and never rejects

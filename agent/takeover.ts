@@ -1,8 +1,9 @@
-// Break before make, after a takeover by expiry (issue 12, item 8). A follower that takes the
-// Lease because the holder stopped renewing (not because it released it), or because its
-// kubelet attested its agent dead (agent/attestation.ts), shows itself as the leader (gate True,
-// role label) only once the previous holder's pod no longer serves as leader:
-// after an API-server outage longer than the lease, the old leader is fenced (its /readyz fails)
+// Break before make, after a takeover (issue 12, item 8). A follower that takes the Lease because
+// the holder stopped renewing, because its kubelet attested its agent dead (agent/attestation.ts),
+// or after the holder released it, shows itself as the leader (gate True, role label) only once
+// the previous holder's pod no longer serves as leader. After a release this costs one read (the
+// releaser waited for its own pod to show Ready=False, or is terminating); it matters when that
+// pod's kubelet is stalled and its Ready stale. After an expiry: after an API-server outage longer than the lease, the old leader is fenced (its /readyz fails)
 // but its kubelet's Ready=False reaches the API server in the same instant as our gate True, and
 // nothing orders the two. The wait is bounded: a dead node cannot report anything (its pod stays
 // Ready until the node controller acts), and lease expiry is what the election is built on.
@@ -23,8 +24,11 @@ export function previousHolderState(
   routing: Routing = 'readiness-gate',
 ): PreviousHolder {
   if (!pod) return 'gone';
+  // A terminating pod is no ready endpoint, whatever its Ready says (the EndpointSlice controller).
   const serving =
-    podReady(pod) && (routing !== 'label' || pod.metadata?.labels?.[LABEL_ROLE] === ROLE_LEADER);
+    podReady(pod) &&
+    !pod.metadata?.deletionTimestamp &&
+    (routing !== 'label' || pod.metadata?.labels?.[LABEL_ROLE] === ROLE_LEADER);
   return serving ? 'still ready' : 'not ready';
 }
 

@@ -106,8 +106,13 @@ export class Elector {
   private busy = false;
   private again = false;
   private stopped = true;
-  /** The holder whose expired Lease our last acquire took over; undefined after a create or a release. */
+  /**
+   * The holder our last acquire took the Lease from: by expiry, on the kubelet's word, or after it
+   * released it (then the last holder seen before the release); undefined after a create.
+   */
   private takenFrom: string | undefined;
+  /** The last holder other than us seen in a record (a released record names nobody). */
+  private lastOtherHolder: string | undefined;
   /** Since when (monotonic) an acquire has been deferred by `contend`. */
   private deferredSince: number | undefined;
   /** The stop under way, so that a second stop() waits for the first. */
@@ -153,8 +158,10 @@ export class Elector {
   }
 
   /**
-   * The holder our last acquisition took the Lease from by expiry (it had stopped renewing);
-   * undefined when we created it or took it released. Break before make reads it.
+   * The holder our last acquisition took the Lease from: by expiry (it had stopped renewing), on
+   * the kubelet's word, or after its release (the last holder we saw before it); undefined when
+   * we created the Lease. Break before make reads it: the new leader shows itself only once that
+   * holder's pod no longer serves.
    */
   takenOverFrom(): string | undefined {
     return this.takenFrom;
@@ -328,7 +335,10 @@ export class Elector {
 
   private tellRecord(): void {
     const obs = this.state.observed;
-    if (typeof obs === 'object') this.opts.callbacks?.onLeaseRecord?.(obs.record, obs.resourceVersion);
+    if (typeof obs !== 'object') return;
+    const holder = obs.record.holderIdentity;
+    if (holder !== '' && holder !== this.identity) this.lastOtherHolder = holder;
+    this.opts.callbacks?.onLeaseRecord?.(obs.record, obs.resourceVersion);
   }
 
   /**
@@ -445,7 +455,10 @@ export class Elector {
       // we then start leading from the record we read next, not from this answer.
       if (action.kind !== 'renew') {
         const from = typeof this.state.observed === 'object' ? this.state.observed.record.holderIdentity : '';
-        this.takenFrom = action.kind === 'acquire' && from !== '' ? from : undefined;
+        // A released record names nobody: the releaser is the last holder we saw. Its pod may still
+        // show Ready for as long as its kubelet has not recomputed it (a stalled kubelet).
+        const previous = from !== '' ? from : this.lastOtherHolder;
+        this.takenFrom = action.kind === 'acquire' && previous !== this.identity ? previous : undefined;
       }
       if (action.kind === 'create') {
         written = await leases.create(action.record);

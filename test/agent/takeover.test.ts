@@ -45,6 +45,11 @@ describe('previousHolderState', () => {
     expect(previousHolderState(labelled(undefined), 'label')).toBe('not ready');
     expect(previousHolderState(labelled('follower'), 'readiness-gate')).toBe('still ready');
   });
+
+  it('counts a terminating pod as not serving (the EndpointSlice drops it), whatever its Ready says', () => {
+    const terminating: V1Pod = { ...pod(true), metadata: { name: 'web-a', deletionTimestamp: new Date() } };
+    expect(previousHolderState(terminating)).toBe('not ready');
+  });
 });
 
 describe('waitPreviousHolderUnready (break before make after a takeover by expiry)', () => {

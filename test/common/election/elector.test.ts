@@ -382,6 +382,7 @@ describe('Elector', () => {
     for (const [what, e, from] of [
       ['created', await leadingOn(), undefined],
       ['taken from an expired holder', await leadingOn(held('old')), 'old'],
+      // A released Lease seen with no holder before it: nobody to wait for.
       ['taken released', await leadingOn(held('')), undefined],
       // An acquire applied whose answer was lost, then a retry answered 409 (seen on kind after
       // the API server was frozen: it applied the queued requests in order): leading starts from
@@ -452,6 +453,34 @@ describe('Elector', () => {
     expect(e.isLeader()).toBe(false);
     expect(store.record?.holderIdentity).toBe('old');
     expect(e.snapshot().leader).toBe('old');
+    await e.stop({ release: false });
+  });
+
+  // A stalled kubelet keeps a releaser's pod Ready in the API: the taker of a released Lease
+  // also waits for the releaser's pod (break before make), so it must know who released.
+  it('says whom it took a released Lease from: the last holder it saw before the release', async () => {
+    const store = new FakeLeases();
+    store.write({
+      holderIdentity: 'old',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+      renewTime: 'a',
+      acquireTime: 'a',
+    });
+    const e = elector(store, 'me');
+    e.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(e.isLeader()).toBe(false);
+    store.write({
+      holderIdentity: '',
+      leaseDurationSeconds: 1,
+      leaseTransitions: 1,
+      renewTime: 'b',
+      acquireTime: 'b',
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(e.isLeader()).toBe(true);
+    expect(e.takenOverFrom()).toBe('old');
     await e.stop({ release: false });
   });
 

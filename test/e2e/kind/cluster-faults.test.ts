@@ -281,9 +281,7 @@ describe('kube-apiserver frozen longer than the lease (9 s), the leaders cut off
         const log = await e2eCluster().kubectl('-n', g.ns, 'logs', after, '-c', AGENT);
         const waited = log
           .split('\n')
-          .find(
-            (l) => l.includes('took the lease by expiry') || l.includes('previous holder still shown Ready'),
-          );
+          .find((l) => l.includes('took the lease over') || l.includes('previous holder still shown Ready'));
         expect(waited, `${after}'s agent log:\n${log.split('\n').slice(-25).join('\n')}`).toBeDefined();
         console.log(
           `[kind] ${routing}: kube-apiserver frozen ${downMs} ms, leader ${old} cut off: ${after} leads; ` +
