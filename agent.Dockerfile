@@ -28,6 +28,8 @@ LABEL org.opencontainers.image.title="leader-election-agent" \
 COPY --from=build /src/dist/agent.mjs /app/agent.mjs
 USER 65532:65532
 EXPOSE 4040
-# A 1 MiB young generation: the agent allocates little, and this keeps its private memory
-# under the 20 MB budget (measured: 19.4 MB instead of 20.7 MB after a minute).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/agent.mjs"]
+# Node's flags for a small, quiet process (make bench's memory phase, docs/benchmarks.md): a
+# 1 MiB young generation, no optimizing compiler, no V8 worker threads. Private memory 17.1 MiB
+# instead of 21.3 MiB for a leader, same idle CPU and failover. The same flags as the local
+# images (local-cluster/node/images.ts AGENT_NODE_FLAGS; a test holds them equal).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--lite-mode", "--single-threaded", "--v8-pool-size=0", "/app/agent.mjs"]

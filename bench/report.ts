@@ -11,6 +11,7 @@ import type { FootprintResult } from './footprint.ts';
 import type { KindResult, KindTrial, Scenario } from './kind.ts';
 import type { ChaosResult } from './chaos.ts';
 import type { MemoryResult } from './memory.ts';
+import { AGENT_NODE_FLAGS } from '../local-cluster/index.ts';
 import type { ScaleResult, ScaleSide } from './scale.ts';
 import type { WebhookPhaseResult } from './webhook.ts';
 import { BENCH_DOC, DATA_DIR, readAllData, type RunMeta, type Stored } from './lib/env.ts';
@@ -830,6 +831,8 @@ function memoryDetail(m: Stored<MemoryResult> | undefined): string {
         x.failoverMs === undefined ? '—' : ms(x.failoverMs),
       ]),
     ),
+    '',
+    `MB here are MiB. The image's ENTRYPOINT and the local images run \`${AGENT_NODE_FLAGS.join(' ')}\` (local-cluster/node/images.ts AGENT_NODE_FLAGS, agent.Dockerfile): the least memory with no cost in idle CPU or failover time. \`--lite-mode\` does most of it (no optimizing compiler: the agent's code is never hot); V8's \`--single-threaded\` alone does not stop Node's own platform threads, \`--v8-pool-size=0\` does.`,
     '',
   ].join('\n');
 }

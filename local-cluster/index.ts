@@ -35,7 +35,7 @@ export {
 } from './control-plane/control-plane.ts';
 export { createCa, issueCert, type CertFiles } from './control-plane/pki.ts';
 export { PodRunner, type ImageMap, type RunningPod } from './node/pod-runner.ts';
-export { AGENT_BUNDLE, AGENT_IMAGE, ECHO_IMAGE, localImages } from './node/images.ts';
+export { AGENT_BUNDLE, AGENT_IMAGE, AGENT_NODE_FLAGS, ECHO_IMAGE, localImages } from './node/images.ts';
 export { LocalSetup } from './product/local-setup.ts';
 export { grantAgentRole } from './product/agent-rbac.ts';
 export {

@@ -7,17 +7,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../local-cluster/index.ts';
+import { AGENT_NODE_FLAGS, repoRoot } from '../../local-cluster/index.ts';
 import { imageCommand, parseDockerfile, splitFlags } from '../../scripts/dockerfile.ts';
 import { lintDockerfile, projectDockerfiles } from '../../scripts/lint-dockerfiles.ts';
 
 const IMAGES = [
-  // The agent runs with a small young generation (its memory budget, see agent.Dockerfile).
+  // The agent runs with Node's flags for its memory budget (agent.Dockerfile), the same as the
+  // local images' (AGENT_NODE_FLAGS).
   {
     dockerfile: 'agent.Dockerfile',
     entry: 'agent/main.ts',
     bundle: '/app/agent.mjs',
-    nodeFlags: ['--max-semi-space-size=1'],
+    nodeFlags: AGENT_NODE_FLAGS,
   },
   { dockerfile: 'webhook.Dockerfile', entry: 'webhook/main.ts', bundle: '/app/webhook.mjs', nodeFlags: [] },
 ];
