@@ -158,7 +158,11 @@ describe('make deploy / make undeploy (scripts/deploy.sh, scripts/undeploy.sh)',
     expect(deploy.spec.template.spec.containers[0].image).toBe('ghcr.io/leader-election/webhook:dev');
     // Server-side apply, with our field manager.
     expect(deploy.metadata.managedFields.map((f: Raw) => f.manager)).toContain('leader-election');
-    for (const name of ['leader-election-require-agent', 'leader-election-agent-scope', 'leader-election-webhook-scope']) {
+    for (const name of [
+      'leader-election-require-agent',
+      'leader-election-agent-scope',
+      'leader-election-webhook-scope',
+    ]) {
       expect(await exists(`${VAP}/${name}`)).toBe(true);
       expect(await exists(`${VAPB}/${name}`)).toBe(true);
     }
@@ -225,7 +229,11 @@ describe('make deploy / make undeploy (scripts/deploy.sh, scripts/undeploy.sh)',
     expect(out).toMatch(/kept ClusterRole leader-election-agent and [1-9]\d* RoleBinding\(s\)/);
 
     expect(await exists(MWC)).toBe(false);
-    for (const name of ['leader-election-require-agent', 'leader-election-agent-scope', 'leader-election-webhook-scope']) {
+    for (const name of [
+      'leader-election-require-agent',
+      'leader-election-agent-scope',
+      'leader-election-webhook-scope',
+    ]) {
       expect(await exists(`${VAP}/${name}`)).toBe(false);
       expect(await exists(`${VAPB}/${name}`)).toBe(false);
     }
