@@ -107,6 +107,7 @@ export {
   killContainer,
   pauseThenKill,
   signalContainer,
+  stallKubelet,
   nodePod,
   thawPod,
   type NodePod,

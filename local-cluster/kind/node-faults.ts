@@ -55,7 +55,7 @@ export async function killContainer(pod: NodePod, container: string): Promise<nu
 export async function signalContainer(
   pod: NodePod,
   container: string,
-  signal: 'KILL' | 'STOP' | 'CONT',
+  signal: 'KILL' | 'STOP' | 'CONT' | 'TERM',
 ): Promise<number> {
   const pid = await containerPid(pod, container);
   return Number((await inNode(pod.node, `kill -${signal} ${pid} && date +%s%3N`)).trim());
@@ -204,4 +204,12 @@ export async function freezeApiserverFor(
   }
   await apiserverReady(client);
   return { downMs: Date.now() - t0 };
+}
+
+/**
+ * Stalls a node's kubelet (SIGSTOP: the node, its runtime and its pods run on, but nothing
+ * reports their status), or lets it go on (SIGCONT). Its pods' Ready stays whatever it was.
+ */
+export async function stallKubelet(node: string, stalled: boolean): Promise<void> {
+  await inNode(node, `pkill -${stalled ? 'STOP' : 'CONT'} -x kubelet`);
 }

@@ -18,7 +18,7 @@ import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, STATUS_INJECTED } from '.
 import { parseElectionConfig } from '../../common/contract/election-config.ts';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { agentContainer } from '../../webhook/injection/agent-container.ts';
-import { freePort, issueCert, repoRoot } from '../../local-cluster/index.ts';
+import { AGENT_NODE_FLAGS, freePort, issueCert, repoRoot } from '../../local-cluster/index.ts';
 import { adminClient, createNamespace, deleteNamespace, waitUntil } from '../helpers/kube.ts';
 import { imageCommand, parseDockerfile } from '../../scripts/dockerfile.ts';
 
@@ -205,10 +205,8 @@ describe('container images: the Dockerfiles’ entrypoints on the bundles', () =
     );
 
     const agent = runImage('agent.Dockerfile', container.args, env);
-    expect(agent.argv.slice(1)).toEqual([
-      '--max-semi-space-size=1',
-      expect.stringMatching(/\/app\/agent\.mjs$/),
-    ]);
+    // The ENTRYPOINT's flags are the local images' (AGENT_NODE_FLAGS), then the bundle.
+    expect(agent.argv.slice(1)).toEqual([...AGENT_NODE_FLAGS, expect.stringMatching(/\/app\/agent\.mjs$/)]);
     const base = `http://127.0.0.1:${port}`;
     const leader = await waitUntil(`agent leads (${agent.output()})`, 30_000, async () => {
       if (agent.proc.exitCode !== null)

@@ -4,9 +4,15 @@ import { expect, inject } from 'vitest';
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
 import {
   type Answer,
-  type ElectedGroup,
+  APP_IMAGE,
+  ElectedGroup,
   KindCluster,
+  nodeNames,
   oneServerAtATime,
+  theNode,
+  TIMINGS,
+  waitUntil,
+  type Raw,
 } from '../../../local-cluster/index.ts';
 
 /** The cluster of global-setup.ts (kind-up's le-e2e, or E2E_KUBECONFIG's). */
@@ -25,4 +31,81 @@ export function e2eClient(): KubeClient {
  */
 export function expectOneServerAtATime(group: ElectedGroup, got: Answer[], since: number): void {
   expect(oneServerAtATime(group, got, since)).toEqual([]);
+}
+
+/** Two replicas, one per node (a hard spread), so that the leader and its successor have two kubelets. */
+export const SPREAD_MANIFEST = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    leader-election/enabled: "true"
+    leader-election/lease-duration: ${TIMINGS.lease}
+    leader-election/renew-deadline: ${TIMINGS.renew}
+    leader-election/retry-period: ${TIMINGS.retry}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: { app: web }
+  strategy:
+    rollingUpdate: { maxUnavailable: 1, maxSurge: 0 }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      terminationGracePeriodSeconds: 5
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: DoNotSchedule
+          labelSelector: { matchLabels: { app: web } }
+      containers:
+        - name: app
+          image: ${APP_IMAGE}
+          imagePullPolicy: IfNotPresent
+          ports: [{ name: http, containerPort: 8080 }]
+          env: [{ name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
+          readinessProbe: { httpGet: { path: /healthz, port: http }, periodSeconds: 1 }
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: { app: web }
+  ports: [{ port: 80, targetPort: http }]
+`;
+
+/**
+ * A group of two pods spread over two nodes, its traffic client on the control-plane node; undefined
+ * on a cluster of one node (make test's has two; E2E_KUBECONFIG may name another).
+ */
+export async function spreadGroup(client: KubeClient, prefix: string): Promise<ElectedGroup | undefined> {
+  if ((await nodeNames(client)).length < 2) return undefined;
+  const group = new ElectedGroup(e2eCluster(), prefix, {
+    manifest: SPREAD_MANIFEST,
+    trafficNode: await theNode(client),
+  });
+  await group.create();
+  return group;
+}
+
+/** A stable leader of a spread group on a worker node (moved there if needed): the control plane must run on. */
+export async function leaderOnWorker(
+  group: ElectedGroup,
+  client: KubeClient,
+): Promise<{ old: string; node: string }> {
+  const controlPlane = await theNode(client);
+  const nodeOf = async (name: string) =>
+    (await client.get<Raw>(`${group.api}/pods/${name}`)).spec.nodeName as string;
+  let old = await group.stableLeader(2, 120_000);
+  if ((await nodeOf(old)) === controlPlane) {
+    await client.request('DELETE', `${group.api}/pods/${old}`);
+    old = await waitUntil('the leader on a worker', 120_000, async () => {
+      const l = await group.stableLeader(2, 60_000);
+      return (await nodeOf(l)) !== controlPlane ? l : undefined;
+    });
+  }
+  return { old, node: await nodeOf(old) };
 }

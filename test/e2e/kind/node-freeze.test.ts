@@ -9,83 +9,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
 import {
-  APP_IMAGE,
-  ElectedGroup,
+  type ElectedGroup,
   longestGap,
-  nodeNames,
   pauseNode,
   sleep,
   theNode,
-  TIMINGS,
   waitUntil,
   type Raw,
 } from '../../../local-cluster/index.ts';
-import { e2eClient, e2eCluster } from './e2e.ts';
+import { e2eClient, e2eCluster, leaderOnWorker, spreadGroup } from './e2e.ts';
 
 /** Frozen for longer than the lease plus the break-before-make bound (min(lease, 10 s)). */
 const FREEZE_MS = 20_000;
 const AGENT = 'leader-election-agent';
 
-/** Two replicas, one per node (a hard spread), so that the leader and its successor have two kubelets. */
-const SPREAD = `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  annotations:
-    leader-election/enabled: "true"
-    leader-election/lease-duration: ${TIMINGS.lease}
-    leader-election/renew-deadline: ${TIMINGS.renew}
-    leader-election/retry-period: ${TIMINGS.retry}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: { app: web }
-  strategy:
-    rollingUpdate: { maxUnavailable: 1, maxSurge: 0 }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      terminationGracePeriodSeconds: 5
-      topologySpreadConstraints:
-        - maxSkew: 1
-          topologyKey: kubernetes.io/hostname
-          whenUnsatisfiable: DoNotSchedule
-          labelSelector: { matchLabels: { app: web } }
-      containers:
-        - name: app
-          image: ${APP_IMAGE}
-          imagePullPolicy: IfNotPresent
-          ports: [{ name: http, containerPort: 8080 }]
-          env: [{ name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
-          readinessProbe: { httpGet: { path: /healthz, port: http }, periodSeconds: 1 }
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: { app: web }
-  ports: [{ port: 80, targetPort: http }]
-`;
-
 describe('on kind with two nodes: the leader’s whole node frozen, kubelet included', () => {
   let client: KubeClient;
   let group: ElectedGroup | undefined;
   let controlPlane = '';
-  let nodes: string[] = [];
 
   beforeAll(async () => {
     client = e2eClient();
-    nodes = await nodeNames(client);
-    if (nodes.length < 2) return;
+    group = await spreadGroup(client, 'e2e-node-freeze');
     controlPlane = await theNode(client);
-    group = new ElectedGroup(e2eCluster(), 'e2e-node-freeze', {
-      manifest: SPREAD,
-      trafficNode: controlPlane,
-    });
-    await group.create();
   });
 
   afterAll(async () => {
@@ -96,19 +42,8 @@ describe('on kind with two nodes: the leader’s whole node frozen, kubelet incl
   it('the follower on the other node leads after the lease and the bound; the resumed old leader never serves again', async (ctx) => {
     if (!group) return ctx.skip(); // a cluster of one node (E2E_KUBECONFIG): make test's has two
     const g = group;
-    const podNode = async (name: string) =>
-      (await client.get<Raw>(`${g.api}/pods/${name}`)).spec.nodeName as string;
-    // The leader on the worker (the control plane must keep running): move it there if needed.
-    let old = await g.stableLeader(2, 120_000);
-    if ((await podNode(old)) === controlPlane) {
-      await client.request('DELETE', `${g.api}/pods/${old}`);
-      old = await waitUntil('the leader on the worker', 120_000, async () => {
-        const l = await g.stableLeader(2, 60_000);
-        return (await podNode(l)) !== controlPlane ? l : undefined;
-      });
-    }
-    const frozenNode = await podNode(old);
-    expect(nodes).toContain(frozenNode);
+    // The leader on the worker (the control plane must keep running).
+    const { old, node: frozenNode } = await leaderOnWorker(g, client);
     const t0 = Date.now();
     await pauseNode(frozenNode, true);
     let next = '';
