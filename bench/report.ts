@@ -385,28 +385,41 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
     });
     return;
   }
+  const isSize = (r: { podBytes: number }, kb: number) =>
+    Math.round(r.podBytes / 1024) >= kb * 0.9 && Math.round(r.podBytes / 1024) <= kb * 1.2;
+  const med = (xs: number[]) => summarize(xs).median;
+  const spread = (xs: number[], f: (v: number) => string) =>
+    `${f(med(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
   for (const kb of [5, 200]) {
-    const runs = w.load.filter(
-      (r) => Math.round(r.podBytes / 1024) >= kb * 0.9 && Math.round(r.podBytes / 1024) <= kb * 1.2,
-    );
-    const best = runs.reduce<(typeof runs)[number] | undefined>(
+    // Ours and the ceiling (a bare HTTPS server replaying our answers on the same core), per
+    // connection count, over the repeats; the best connection count by our median throughput.
+    const ours = w.load.filter((r) => (r.server ?? 'webhook') === 'webhook' && isSize(r, kb));
+    const ceiling = w.load.filter((r) => r.server === 'ceiling' && isSize(r, kb));
+    const byConc = [...new Set(ours.map((r) => r.concurrency))].map((concurrency) => {
+      const o = ours.filter((r) => r.concurrency === concurrency);
+      const c = ceiling.filter((r) => r.concurrency === concurrency);
+      return { concurrency, o, c, rps: med(o.map((r) => r.rps)) };
+    });
+    const best = byConc.reduce<(typeof byConc)[number] | undefined>(
       (a, b) => (!a || b.rps > a.rps ? b : a),
       undefined,
     );
-    const c4 = runs.find((r) => r.concurrency === 4);
     if (!best) continue;
+    const oRps = best.o.map((r) => r.rps);
+    const oP99 = best.o.map((r) => r.p99us / 1000);
+    const cRps = best.c.map((r) => r.rps);
+    const cP99 = best.c.map((r) => r.p99us / 1000);
+    const ceilingText = best.c.length
+      ? `; the ceiling: ${spread(cRps, (v) => fmt(v))}/s, p99 ${spread(cP99, (v) => fmt(v, 2))} ms; ours ÷ ceiling: throughput ${fmt(med(oRps) / med(cRps), 2)}×, p99 ${fmt(med(oP99) / med(cP99), 2)}×`
+      : '';
     rows.push({
-      figure: `webhook: AdmissionReview throughput on one core, ~${kb} KB pod: reviews/s, p50 / p99 / p99.9`,
-      ours:
-        `${fmt(best.rps)}/s at ${best.concurrency} connections: ${fmt(best.p50us / 1000, 2)} / ${fmt(best.p99us / 1000, 2)} / ${fmt(best.p999us / 1000, 2)} ms` +
-        (c4 && c4 !== best
-          ? `; ${fmt(c4.rps)}/s at 4: ${fmt(c4.p50us / 1000, 2)} / ${fmt(c4.p99us / 1000, 2)} / ${fmt(c4.p999us / 1000, 2)} ms`
-          : ''),
+      figure: `webhook: AdmissionReview throughput on one core, ~${kb} KB pod: reviews/s, p99 (median of ${best.o.length} repeats, min–max)`,
+      ours: `${spread(oRps, (v) => fmt(v))}/s, p99 ${spread(oP99, (v) => fmt(v, 2))} ms at ${best.concurrency} connections${ceilingText}`,
       go: '—',
-      ratio: '—',
-      target: '≥ 5,000/s, p99 ≤ 5 ms',
-      verdict: verdict(best.rps >= 5000 && best.p99us <= 5000),
-      how: `dist/webhook.mjs pinned to core 0 (used ${fmt(best.serverCores * 100)}% of it); the Go keep-alive load generator (${fmt(best.generatorCores * 100)}% of a core) and the idle plane on core 1; ${fmt(best.seconds)} s after a 2 s warm-up; every review injects (full patch)`,
+      ratio: best.c.length ? `${fmt(med(oRps) / med(cRps), 2)}× of the ceiling` : '—',
+      target: kb === 5 ? '≥ 5,000/s, p99 ≤ 5 ms' : 'p99 ≤ 10 ms',
+      verdict: verdict(kb === 5 ? med(oRps) >= 5000 && med(oP99) <= 5 : med(oP99) <= 10),
+      how: `dist/webhook.mjs pinned to core 0 (used ${fmt(best.o[0]!.serverCores * 100)}% of it); the ceiling (bench/webhook-load/ceiling.mjs: same core, certificate, TLS and Node, reads each body and replays our recorded answer) in alternate runs; the Go keep-alive load generator and the idle plane on core 1; ${fmt(best.o[0]!.seconds)} s after a 2 s warm-up each; every review injects (full patch)`,
     });
   }
   const c = w.creates;
@@ -568,6 +581,8 @@ function faultDetail(fr: FaultsResult | undefined): string {
 function webhookDetail(w: WebhookPhaseResult | undefined): string {
   if (!w || !w.available) return '';
   const rows = w.load.map((r) => [
+    r.server ?? 'webhook',
+    String(r.repeat ?? 1),
     `${fmt(r.podBytes / 1024)} KB`,
     String(r.concurrency),
     fmt(r.rps),
@@ -585,6 +600,8 @@ function webhookDetail(w: WebhookPhaseResult | undefined): string {
     '',
     table(
       [
+        'server',
+        'repeat',
         'pod',
         'connections',
         'reviews/s',

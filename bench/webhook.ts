@@ -6,7 +6,9 @@
 //    ~200 KB opted-in pod (every review injects: the full decision and patch),
 //    from a closed-loop Go load generator pinned to core 1 (bench/webhook-load),
 //    at 4 and 16 concurrent keep-alive connections. The (idle) plane's processes
-//    are pinned to core 1 meanwhile.
+//    are pinned to core 1 meanwhile. Against the same runs of a ceiling: a bare HTTPS
+//    server on the same core replaying the webhook's answers (webhook-load/ceiling.mjs),
+//    alternating, the whole matrix three times: figures as ratios to the ceiling.
 // 2. Pod create latency through the real kube-apiserver with the webhook
 //    registered by URL (a MutatingWebhookConfiguration scoped to one namespace)
 //    against the same create in a namespace it does not cover, alternating,
@@ -15,6 +17,7 @@
 // Created pods name a scheduler nobody runs, so the pod runner leaves them alone.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -31,6 +34,10 @@ const NS_ON = 'bench-webhook-on';
 const NS_OFF = 'bench-webhook-off';
 
 export interface LoadRun {
+  /** 'webhook': ours; 'ceiling': a bare HTTPS server answering the same bytes (bench/webhook-load/ceiling.mjs). */
+  server: 'webhook' | 'ceiling';
+  /** 1-based repeat of the whole matrix. */
+  repeat: number;
   podBytes: number;
   bodyBytes: number;
   concurrency: number;
@@ -155,6 +162,27 @@ function review(pod: Record<string, unknown>, namespace: string): string {
   });
 }
 
+/** One POST over HTTPS (the webhook's answer to a review, recorded for the ceiling). */
+function httpsPost(url: string, body: Buffer, caPath: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { method: 'POST', ca: readFileSync(caPath), headers: { 'content-type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 function hasTaskset(): boolean {
   return ['/usr/bin/taskset', '/bin/taskset'].some((p) => existsSync(p));
 }
@@ -217,58 +245,135 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
     // processes on this shared machine still run where the kernel puts them).
     pin(ctx.planePids, '1');
     const load: LoadRun[] = [];
+    const ceilingServers = new Map<number, { proc: ChildProcess; port: number }>();
     try {
-      for (const size of [5 * 1024, 200 * 1024]) {
+      const sizes = [5 * 1024, 200 * 1024];
+      const bodies = new Map<number, { bodyFile: string; answerFile: string; podBytes: number }>();
+      for (const size of sizes) {
         const pod = podOfSize('bench-pod', size);
-        const body = review(pod, 'bench');
         const bodyFile = join(dir, `review-${size}.json`);
-        writeFileSync(bodyFile, body);
-        for (const concurrency of [4, 16]) {
-          const gen = spawn(
-            'taskset',
-            [
-              '-c',
-              '1',
-              loadgen,
-              `--url=https://127.0.0.1:${port}/mutate`,
-              `--body=${bodyFile}`,
-              `--ca=${ctx.caCertPath}`,
-              `--concurrency=${concurrency}`,
-              `--duration=${ctx.seconds}s`,
-              '--warmup=2s',
-            ],
-            { stdio: ['ignore', 'pipe', 'pipe'] },
-          );
-          let out = '';
-          let err = '';
-          gen.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-          gen.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-          // Generator CPU, sampled just before it ends (after the warm-up, through the window).
-          await sleep(2_000);
-          const g0 = cpuMs(gen.pid!) ?? 0;
-          const s1 = cpuMs(serverPid) ?? 0;
-          let g1 = g0;
-          const sampler = setInterval(() => (g1 = cpuMs(gen.pid!) ?? g1), 200);
-          const code = await new Promise<number | null>((r) => gen.once('exit', (c) => r(c)));
-          clearInterval(sampler);
-          const s2 = cpuMs(serverPid) ?? 0;
-          if (code !== 0) throw new Error(`load generator failed (${code}): ${err}`);
-          const r = JSON.parse(out) as Omit<LoadRun, 'podBytes' | 'serverCores' | 'generatorCores'>;
-          const run: LoadRun = {
-            ...r,
-            podBytes: JSON.stringify(pod).length,
-            serverCores: (s2 - s1) / 1000 / r.seconds,
-            generatorCores: (g1 - g0) / 1000 / r.seconds,
-          };
-          load.push(run);
-          progress(
-            `webhook: pod ${(run.podBytes / 1024).toFixed(0)} KB, ${concurrency} connections: ${run.rps.toFixed(0)} reviews/s, ` +
-              `p50 ${(run.p50us / 1000).toFixed(2)} ms p99 ${(run.p99us / 1000).toFixed(2)} ms p99.9 ${(run.p999us / 1000).toFixed(2)} ms, ` +
-              `errors ${run.errors}, server ${(run.serverCores * 100).toFixed(0)}% of core 0, generator ${(run.generatorCores * 100).toFixed(0)}%`,
-          );
+        writeFileSync(bodyFile, review(pod, 'bench'));
+        // The webhook's own answer to this review: what the ceiling replays.
+        const answer = await httpsPost(
+          `https://127.0.0.1:${port}/mutate`,
+          readFileSync(bodyFile),
+          ctx.caCertPath,
+        );
+        const answerFile = join(dir, `answer-${size}.json`);
+        writeFileSync(answerFile, answer);
+        bodies.set(size, { bodyFile, answerFile, podBytes: JSON.stringify(pod).length });
+      }
+      /** One closed-loop run of the generator (core 1) against a server (core 0). */
+      const measure = async (
+        server: LoadRun['server'],
+        repeat: number,
+        url: string,
+        serverPid: number,
+        size: number,
+        concurrency: number,
+      ): Promise<LoadRun> => {
+        const { bodyFile, podBytes } = bodies.get(size)!;
+        const gen = spawn(
+          'taskset',
+          [
+            '-c',
+            '1',
+            loadgen,
+            `--url=${url}`,
+            `--body=${bodyFile}`,
+            `--ca=${ctx.caCertPath}`,
+            `--concurrency=${concurrency}`,
+            `--duration=${ctx.seconds}s`,
+            '--warmup=2s',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let out = '';
+        let err = '';
+        gen.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+        gen.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+        // Generator CPU, sampled just before it ends (after the warm-up, through the window).
+        await sleep(2_000);
+        const g0 = cpuMs(gen.pid!) ?? 0;
+        const s1 = cpuMs(serverPid) ?? 0;
+        let g1 = g0;
+        const sampler = setInterval(() => (g1 = cpuMs(gen.pid!) ?? g1), 200);
+        const code = await new Promise<number | null>((r) => gen.once('exit', (c) => r(c)));
+        clearInterval(sampler);
+        const s2 = cpuMs(serverPid) ?? 0;
+        if (code !== 0) throw new Error(`load generator failed (${code}): ${err}`);
+        const r = JSON.parse(out) as Omit<
+          LoadRun,
+          'server' | 'repeat' | 'podBytes' | 'serverCores' | 'generatorCores'
+        >;
+        const run: LoadRun = {
+          ...r,
+          server,
+          repeat,
+          podBytes,
+          serverCores: (s2 - s1) / 1000 / r.seconds,
+          generatorCores: (g1 - g0) / 1000 / r.seconds,
+        };
+        progress(
+          `webhook #${repeat} ${server}: pod ${(run.podBytes / 1024).toFixed(0)} KB, ${concurrency} connections: ${run.rps.toFixed(0)} reviews/s, ` +
+            `p50 ${(run.p50us / 1000).toFixed(2)} ms p99 ${(run.p99us / 1000).toFixed(2)} ms p99.9 ${(run.p999us / 1000).toFixed(2)} ms, ` +
+            `errors ${run.errors}, server ${(run.serverCores * 100).toFixed(0)}% of core 0, generator ${(run.generatorCores * 100).toFixed(0)}%`,
+        );
+        return run;
+      };
+      // The ceiling: same core, certificate and Node, replaying the webhook's answers. Both
+      // servers stay up; each run loads one of them, alternating, three repeats of the matrix.
+      for (const size of sizes) {
+        const cport = await freePort();
+        const proc = spawn(
+          'taskset',
+          [
+            '-c',
+            '0',
+            process.execPath,
+            join(repoRoot, 'bench/webhook-load/ceiling.mjs'),
+            String(cport),
+            join(certDir, 'tls.crt'),
+            join(certDir, 'tls.key'),
+            bodies.get(size)!.answerFile,
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        await new Promise<void>((res, rej) => {
+          proc.stdout!.once('data', () => res());
+          proc.once('exit', (c) => rej(new Error(`the ceiling server exited (${c})`)));
+        });
+        ceilingServers.set(size, { proc, port: cport });
+      }
+      for (let repeat = 1; repeat <= 3; repeat++) {
+        for (const size of sizes) {
+          for (const concurrency of [4, 16]) {
+            load.push(
+              await measure(
+                'webhook',
+                repeat,
+                `https://127.0.0.1:${port}/mutate`,
+                serverPid,
+                size,
+                concurrency,
+              ),
+            );
+            const c = ceilingServers.get(size)!;
+            load.push(
+              await measure(
+                'ceiling',
+                repeat,
+                `https://127.0.0.1:${c.port}/mutate`,
+                c.proc.pid!,
+                size,
+                concurrency,
+              ),
+            );
+          }
         }
       }
     } finally {
+      for (const c of ceilingServers.values()) c.proc.kill('SIGTERM');
       pin(ctx.planePids, '0,1');
     }
 
