@@ -427,7 +427,7 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
     figure: 'pod create latency added by the webhook through a real apiserver (~5 KB pod): p50, p99',
     ours: `+${fmt(c.addedP50Ms, 1)} ms, +${fmt(c.addedP99Ms, 1)} ms (with: ${fmt(c.withWebhook.median, 1)} / ${fmt(c.withWebhook.p99, 1)} ms; without: ${fmt(c.withoutWebhook.median, 1)} / ${fmt(c.withoutWebhook.p99, 1)} ms)`,
     go: '—',
-    ratio: '—',
+    ratio: `${fmt(c.withWebhook.median / c.withoutWebhook.median, 2)}× / ${fmt(c.withWebhook.p99 / c.withoutWebhook.p99, 2)}× the API server's own create (p50 / p99)`,
     target: 'p99 ≤ 10 ms',
     verdict: verdict(c.addedP99Ms <= 10),
     how: `${c.n} creates per side, alternating, timed by the client; kube-apiserver's apiserver_admission_webhook_admission_duration_seconds: ${c.apiserverHistogram.count} calls, mean ${fmt((c.apiserverHistogram.sum / Math.max(1, c.apiserverHistogram.count)) * 1000, 2)} ms, p99 in the bucket ≤ ${fmt(c.apiserverP99LeS * 1000)} ms; ${c.injected}/${c.n + 10} pods injected`,
