@@ -56,6 +56,8 @@ export class Agent {
   private readonly rollout: RolloutWatcher;
   private readonly ownPod: OwnPodWatcher;
   private readonly holderPod: HolderPodWatcher;
+  /** leader_election_holder_attested_gone_total. */
+  private readonly attested: ReturnType<Registry['counter']>;
   /** Why the agent left the election for good (its pod is going away); undefined while campaigning. */
   private stepDown: string | undefined;
   /** The app containers' readiness as the kubelet last reported it; undefined before the pod is seen. */
@@ -228,8 +230,6 @@ export class Agent {
       },
     });
   }
-
-  private readonly attested: ReturnType<Registry['counter']>;
 
   /** Kubelet attestation: the holder's record, judged against its pod as last seen. */
   private judgeHolder(): void {
