@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 
     const leader2 = await group.leader();
     console.log(
-      `\n▶ SIGKILL to the agent of ${leader2}, inside the node   (no release: the kubelet restarts it, or another pod takes the Lease when it expires)`,
+      `\n▶ SIGKILL to the agent of ${leader2}, inside the node   (no release: when its kubelet reports it dead, another pod takes the Lease at once; else the restarted agent takes it back)`,
     );
     const pod = nodePod(await group.client.get<Raw>(`${group.api}/pods/${leader2}`));
     steps.push(await step(group, "leader's agent killed (SIGKILL)", '', () => killContainer(pod, AGENT)));
