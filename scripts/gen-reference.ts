@@ -266,7 +266,7 @@ export function referenceMarkdown(): string {
     ),
 
     '### Agent metrics',
-    'The leadership series carry the label `name` (the Lease; one agent serves one Lease), `leadership_lost_total` also `reason` (the agent's own: `handover`, `app-unready`, `pod-deleted`, `not-injected`; else the elector's: `renew deadline passed`, `lease lost`, `process was paused`, `stopping`); the API series carry `verb` (and `reason` for errors). `leader_election_master_status` keeps client-go’s name.',
+    'The leadership series carry the label `name` (the Lease; one agent serves one Lease), `leadership_lost_total` also `reason` (the agent’s own: `handover`, `app-unready`, `pod-deleted`, `not-injected`; else the elector’s: `renew deadline passed`, `lease lost`, `process was paused`, `stopping`); the API series carry `verb` (and `reason` for errors). `leader_election_master_status` keeps client-go’s name.',
     table(
       ['metric', 'type', 'meaning'],
       agentMetrics().map((m) => [code(m.name), m.type, m.help]),
