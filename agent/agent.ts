@@ -16,6 +16,7 @@ import { Elector } from '../common/election/elector.ts';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { fencingCheck } from './fencing.ts';
 import { KubeClient } from '../common/kube/kube-client.ts';
+import { recordEvent } from '../common/kube/events.ts';
 import type { KubeConnection } from '../common/kube/kubeconfig.ts';
 import { LeaseClient } from '../common/election/lease-client.ts';
 import type { Logger } from '../common/logger.ts';
@@ -463,27 +464,8 @@ export class Agent {
   }
 
   private postEvent(namespace: string, reason: string, message: string, involvedObject: object): void {
-    const now = new Date().toISOString();
-    const { podName } = this.config;
-    this.client
-      .request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
-        body: {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { generateName: `${podName}.`, namespace },
-          involvedObject,
-          reason,
-          message,
-          type: 'Normal',
-          source: { component: 'leader-election-agent' },
-          reportingComponent: 'leader-election-agent',
-          reportingInstance: podName,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      })
-      .catch((err: Error) => this.log.debug({ err: err.message, reason }, 'could not record event'));
+    const source = { component: 'leader-election-agent', instance: this.config.podName };
+    recordEvent(this.client, this.log, source, { namespace, involvedObject, reason, message });
   }
 
   async start(): Promise<void> {

@@ -47,7 +47,7 @@ import {
   type LeaseVersion,
 } from './lib/chaos-analysis.ts';
 import { clientGoGroup, KIND_CLUSTER } from './kind.ts';
-import { listWatch } from '../common/kube/list-watch.ts';
+import { LeaseTap } from './lib/lease-tap.ts';
 import { jitter, progress, sleep } from './lib/util.ts';
 
 export const CHAOS_FAULTS = [
@@ -143,39 +143,25 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
   const cluster = own ? kindUp(KIND_CLUSTER, progress) : new KindCluster(ctx.kubeconfig!, ctx.context ?? '');
   const client = cluster.client();
   const group = new ElectedGroup(cluster, 'bench-chaos', { routing: 'readiness-gate', graceSeconds: 10 });
-  const versions: LeaseVersion[] = [];
   const deaths: Death[] = [];
   const records: ChaosFaultRecord[] = [];
-  const leasesAbort = new AbortController();
+  let stopTap: () => Promise<void> = async () => {};
   try {
     const node = await theNode(client);
     const info = (await client.get<Raw>(`/api/v1/nodes/${node}`)).status?.nodeInfo ?? {};
     await group.create();
-    const seeLease = (lease: Raw) => {
-      const spec = lease?.spec ?? {};
-      versions.push({
-        t: Date.now(),
-        holder: spec.holderIdentity ?? '',
-        instance: lease?.metadata?.annotations?.['leader-election/holder-instance'],
-        renewTime: spec.renewTime,
-        acquireTime: spec.acquireTime,
-      });
-    };
-    // Every version of the group's Lease (listWatch never rejects; stopped by the abort).
-    void listWatch<Raw>(
-      client,
-      `/apis/coordination.k8s.io/v1/namespaces/${group.ns}/leases`,
-      { onList: (items) => items.forEach(seeLease), onEvent: (_type, l) => seeLease(l) },
-      leasesAbort.signal,
-      { query: { fieldSelector: `metadata.name=${group.name}` }, watchdogMs: 30_000 },
-    );
+    // Every version of the group's Lease, stamped on arrival (bench/lib/lease-tap.ts).
+    const tap = new LeaseTap(client, { namespace: group.ns, own: () => true, history: true });
+    await tap.start();
+    stopTap = () => tap.stop();
+    const versions = (): LeaseVersion[] => tap.versions.filter((v) => v.name === group.name);
     await group.stableLeader();
     const addrs = await apiServerAddresses(client);
     const start = Date.now();
     const cgFrom = Math.floor(ctx.faults / 3);
     const cgTo = Math.floor((2 * ctx.faults) / 3);
     const clientGoPart = { from: 0, to: 0 };
-    const holder = () => versions.at(-1)?.holder ?? '';
+    const holder = () => tap.holder(group.ns, group.name);
     const isClientGo = (h: string) => h.startsWith(`${CG}-`);
 
     for (let n = 0; n < ctx.faults; n++) {
@@ -208,7 +194,11 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
     const end = Date.now();
     const answers = await group.answers(start);
     const changes = group.observer.endpointEvents(0);
-    const ho = handovers(versions, (h) => (isClientGo(h) ? CG_RENEW_DEADLINE_MS : RENEW_DEADLINE_MS), deaths);
+    const ho = handovers(
+      versions(),
+      (h) => (isClientGo(h) ? CG_RENEW_DEADLINE_MS : RENEW_DEADLINE_MS),
+      deaths,
+    );
     return {
       cluster: `${own ? `kind cluster ${KIND_CLUSTER} (make kind-up)` : cluster.kubeconfig}, one node: kubelet ${info.kubeletVersion}, ${info.containerRuntimeVersion}`,
       timings: `${TIMINGS.lease}/${TIMINGS.renew}/${TIMINGS.retry}`,
@@ -225,7 +215,7 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
         changes.filter((c) => c.t >= start),
         end,
         (c) => c.ready.length === 0,
-        (from, to) => heldByOthersMs(versions, isClientGo, from, to),
+        (from, to) => heldByOthersMs(versions(), isClientGo, from, to),
       ),
       handovers: ho,
       overlaps: ho.filter((h) => h.how === 'takeover' && (h.marginMs ?? 0) < 0),
@@ -243,9 +233,9 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
       forcedHoldMs?: number,
     ): Promise<ChaosFaultRecord> {
       const fault = forced ?? draw();
-      const seen = versions.length;
+      const seen = versions().length;
       const renewWait = Date.now();
-      while (versions.length === seen && Date.now() - renewWait < 2_000) await sleep(10);
+      while (versions().length === seen && Date.now() - renewWait < 2_000) await sleep(10);
       const h = holder();
       const retryMs = isClientGo(h) ? 1_500 : 1_000;
       const phaseMs = Math.round(jitter(0, retryMs));
@@ -387,7 +377,7 @@ export async function runChaos(ctx: ChaosContext): Promise<ChaosResult> {
       }
     }
   } finally {
-    leasesAbort.abort();
+    await stopTap();
     await group.remove().catch(() => {});
     client.close();
     if (own && process.env.BENCH_KEEP_CLUSTER !== '1') kindDown(KIND_CLUSTER, progress);

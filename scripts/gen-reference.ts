@@ -116,11 +116,11 @@ interface MetricDoc {
   help: string;
 }
 
-/** The metric families a registry holds, from its own exposition (HELP and TYPE lines). */
-export function metricFamilies(registry: Registry): MetricDoc[] {
+/** The metric families an exposition holds (its HELP and TYPE lines). */
+export function familiesOf(exposition: string): MetricDoc[] {
   const help = new Map<string, string>();
   const out: MetricDoc[] = [];
-  for (const line of registry.render().split('\n')) {
+  for (const line of exposition.split('\n')) {
     const h = /^# HELP (\S+) (.*)$/.exec(line);
     if (h) help.set(h[1] ?? '', h[2] ?? '');
     const t = /^# TYPE (\S+) (\S+)$/.exec(line);
@@ -129,16 +129,27 @@ export function metricFamilies(registry: Registry): MetricDoc[] {
   return out;
 }
 
-/** The agent's metrics: the registry an Agent builds (constructed, never started). */
-export function agentMetrics(): MetricDoc[] {
+/** The metric families a registry holds, from its own exposition. */
+export function metricFamilies(registry: Registry): MetricDoc[] {
+  return familiesOf(registry.render());
+}
+
+/** The agent's /metrics exposition: the registry an Agent builds (constructed, never started). */
+export function agentExposition(): string {
   const config = loadAgentConfig({ POD_NAME: 'p', POD_NAMESPACE: 'n', LEASE_NAME: 'l' });
   const agent = new Agent({ config, connection: { server: 'https://127.0.0.1:1' }, log: silentLogger() });
+  // The registry is private to the agent: read it without starting anything.
+  const internals = agent as unknown as { registry: Registry; client: { close(): void } };
   try {
-    // The registry is private to the agent: read it without starting anything.
-    return metricFamilies((agent as unknown as { registry: Registry }).registry);
+    return internals.registry.render();
   } finally {
-    (agent as unknown as { client: { close(): void } }).client.close();
+    internals.client.close();
   }
+}
+
+/** The agent's metrics. */
+export function agentMetrics(): MetricDoc[] {
+  return familiesOf(agentExposition());
 }
 
 export function webhookMetricFamilies(): MetricDoc[] {

@@ -97,11 +97,17 @@ function leaderOnlyReconciler(client: KubeClient, log: Logger) {
     start(): void {
       enqueue('start', () => {
         if (current) return;
-        current = new RbacReconciler({ client, log: log.child({ subsystem: 'rbac-reconciler' }) });
+        // Finishes the opt-in of running Deployments (webhook/migration/opt-in-plan.ts), fed by
+        // the reconciler's watch of injected pods.
+        const m = new OptInMigrator({ client, log: log.child({ subsystem: 'opt-in-migrator' }) });
+        migrator = m;
+        m.start();
+        current = new RbacReconciler({
+          client,
+          log: log.child({ subsystem: 'rbac-reconciler' }),
+          onPod: (pod) => m.see(pod),
+        });
         current.start();
-        // Finishes the opt-in of running Deployments (webhook/migration/opt-in-plan.ts).
-        migrator = new OptInMigrator({ client, log: log.child({ subsystem: 'opt-in-migrator' }) });
-        migrator.start();
       });
     },
     stop(): void {

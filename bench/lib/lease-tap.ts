@@ -6,8 +6,19 @@ import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { listWatch } from '../../common/kube/list-watch.ts';
 
 interface RawLease {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-  spec?: { holderIdentity?: string; leaseTransitions?: number; leaseDurationSeconds?: number };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
+  spec?: {
+    holderIdentity?: string;
+    leaseTransitions?: number;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+  };
 }
 
 export interface LeaseVersion {
@@ -18,6 +29,10 @@ export interface LeaseVersion {
   holder: string;
   transitions: number;
   type: 'LIST' | 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** The writer's stamps and instance (leader-election/holder-instance), for the chaos analysis. */
+  acquireTime?: string;
+  renewTime?: string;
+  instance?: string;
 }
 
 export interface LeaseTapOptions {
@@ -90,6 +105,11 @@ export class LeaseTap {
       holder: type === 'DELETED' ? '' : (l.spec?.holderIdentity ?? ''),
       transitions: l.spec?.leaseTransitions ?? 0,
       type,
+      ...(l.spec?.acquireTime ? { acquireTime: l.spec.acquireTime } : {}),
+      ...(l.spec?.renewTime ? { renewTime: l.spec.renewTime } : {}),
+      ...(l.metadata?.annotations?.['leader-election/holder-instance']
+        ? { instance: l.metadata.annotations['leader-election/holder-instance'] }
+        : {}),
     };
     if (this.opts.history) this.versions.push(v);
     this.current.set(`${ns}/${v.name}`, v);

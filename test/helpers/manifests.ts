@@ -235,3 +235,21 @@ export async function requestToken(
   );
   return res.status.token;
 }
+
+const RBAC_KINDS = new Set([
+  'Namespace',
+  'ServiceAccount',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+]);
+
+/**
+ * The product's RBAC, as `kubectl apply -k manifests/` makes it: the webhook's ServiceAccount,
+ * ClusterRole and bindings, and the agent ClusterRole (with their Namespace).
+ */
+export async function applyProductRbac(kubeconfig: string): Promise<void> {
+  const docs = (await renderedManifests()).filter((d) => RBAC_KINDS.has(d.kind));
+  await applyDocs(docs, { kubeconfig });
+}

@@ -10,9 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { Agent } from '../../agent/agent.ts';
-import { loadAgentConfig } from '../../agent/config.ts';
-import { silentLogger } from '../../common/logger.ts';
+import { agentExposition } from '../../scripts/gen-reference.ts';
 import { Registry } from '../../common/metrics.ts';
 import { registerProcessMetrics } from '../../common/process-metrics.ts';
 import { certificateExpiryMetric, webhookMetrics } from '../../webhook/admission/metrics.ts';
@@ -27,16 +25,6 @@ type Raw = any;
 function promtool(bin: string, args: string[], input?: string): { code: number; out: string } {
   const r = spawnSync(bin, args, { input, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
-}
-
-/** The agent's /metrics as it serves it: the registry an Agent builds, after a few requests. */
-function agentExposition(): string {
-  const config = loadAgentConfig({ POD_NAME: 'web-a', POD_NAMESPACE: 'shop', LEASE_NAME: 'web' });
-  const agent = new Agent({ config, connection: { server: 'https://127.0.0.1:1' }, log: silentLogger() });
-  // Registry of a constructed (never started) agent; its API client is closed at once.
-  const internals = agent as unknown as { registry: Registry; client: { close(): void } };
-  internals.client.close();
-  return internals.registry.render();
 }
 
 function webhookExposition(): string {

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
 import type { Logger } from '../../common/logger.ts';
 import { OptInMigrator } from '../../webhook/migration/opt-in-migrator.ts';
+import { RbacReconciler } from '../../webhook/rbac/reconciler.ts';
 import { ECHO_IMAGE } from '../../local-cluster/index.ts';
 import {
   adminClient,
@@ -18,20 +19,12 @@ import {
   sleep,
   waitUntil,
 } from '../helpers/kube.ts';
-import { applyDocs, baseFile, deleteDocs, renderedManifests, requestToken } from '../helpers/manifests.ts';
+import { applyDocs, applyProductRbac, baseFile, deleteDocs, requestToken } from '../helpers/manifests.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw API objects
 type Raw = any;
 
 const SYSTEM_NS = 'leader-election-system';
-const RBAC_KINDS = new Set([
-  'Namespace',
-  'ServiceAccount',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-]);
 const MERGE = 'application/merge-patch+json';
 
 describe('opt-in migrator', () => {
@@ -43,8 +36,8 @@ describe('opt-in migrator', () => {
 
   beforeAll(async () => {
     admin = adminClient();
-    const docs = (await renderedManifests()).filter((d) => RBAC_KINDS.has(d.kind));
-    await applyDocs([...docs, ...policy], { kubeconfig });
+    await applyProductRbac(kubeconfig);
+    await applyDocs(policy, { kubeconfig });
     const token = await requestToken(admin, SYSTEM_NS, 'leader-election-webhook');
     const conn = adminConnection();
     webhook = new KubeClient({ server: conn.server, ca: conn.ca, token: () => token });
@@ -144,8 +137,11 @@ describe('opt-in migrator', () => {
       { level: 'info' },
       { write: (s: string) => void lines.push(JSON.parse(s)) },
     ) as unknown as Logger;
+    // As the webhook runs it: fed by the RBAC reconciler's watch of injected pods.
     const migrator = new OptInMigrator({ client: webhook, log });
+    const reconciler = new RbacReconciler({ client: webhook, log, onPod: (pod) => migrator.see(pod) });
     migrator.start();
+    reconciler.start();
     try {
       await waitUntil('the old ReplicaSet scaled to 0', 30_000, async () => {
         const rs = (await replicaSets()).find((s) => s.metadata.name === old.metadata.name);
@@ -166,6 +162,7 @@ describe('opt-in migrator', () => {
         /without the leader-election agent\) to 0/,
       );
     } finally {
+      await reconciler.stop();
       await migrator.stop();
     }
 

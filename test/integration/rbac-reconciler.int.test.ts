@@ -18,20 +18,12 @@ import {
   sleep,
   waitUntil,
 } from '../helpers/kube.ts';
-import { applyDocs, renderedManifests, requestToken } from '../helpers/manifests.ts';
+import { applyProductRbac, requestToken } from '../helpers/manifests.ts';
 
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const RB = 'leader-election-agent';
 const SYSTEM_NS = 'leader-election-system';
 const WEBHOOK_SA = 'leader-election-webhook';
-const RBAC_KINDS = new Set([
-  'Namespace',
-  'ServiceAccount',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'Role',
-  'RoleBinding',
-]);
 
 interface LogLine {
   msg: string;
@@ -129,10 +121,8 @@ describe('RBAC reconciler', () => {
 
   beforeAll(async () => {
     admin = adminClient();
-    // The product's RBAC, as `kubectl apply -k manifests/` makes it: the webhook's
-    // ServiceAccount, ClusterRole, bindings and the agent ClusterRole.
-    const docs = (await renderedManifests()).filter((d) => RBAC_KINDS.has(d.kind));
-    await applyDocs(docs, { kubeconfig });
+    // The product's RBAC, as `kubectl apply -k manifests/` makes it.
+    await applyProductRbac(kubeconfig);
   });
 
   afterEach(async () => {

@@ -1,26 +1,18 @@
 // Finishes the opt-in of running Deployments (opt-in-plan.ts decides). Runs beside the RBAC
-// reconciler, only in the webhook replica that leads: a watch of injected pods cluster-wide;
-// when one is Ready in readiness-gate routing, its ReplicaSet goes on a work queue; the worker
+// reconciler, only in the webhook replica that leads, fed by the reconciler's cluster-wide watch
+// of injected pods (see()); when one is Ready in readiness-gate routing, its ReplicaSet goes on a
+// work queue; the worker
 // reads the ReplicaSet, its Deployment and the Deployment's ReplicaSets, and scales the old
 // un-injected ones to 0 (each write conditional on the resourceVersion it read), with an Event
 // on the Deployment. A ValidatingAdmissionPolicy (manifests/base/policy-webhook-scope.yaml)
 // lets the webhook's ServiceAccount make no other ReplicaSet change.
+import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
-import { listWatch } from '../../common/kube/list-watch.ts';
-import { ANNOTATION, LABEL_INJECTED } from '../../common/contract/keys.ts';
+import { recordEvent } from '../../common/kube/events.ts';
+import { ANNOTATION } from '../../common/contract/keys.ts';
 import type { Logger } from '../../common/logger.ts';
 import { WorkQueue, type Backoff } from '../../common/work-queue.ts';
 import { controllingDeployment, optInPlan, type Workload } from './opt-in-plan.ts';
-
-interface PodLike {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    annotations?: Record<string, string>;
-    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
-  };
-  status?: { conditions?: { type?: string; status?: string }[] };
-}
 
 interface Selector {
   matchLabels?: Record<string, string>;
@@ -57,19 +49,7 @@ export class OptInMigrator {
     this.done.clear();
     const controller = new AbortController();
     this.controller = controller;
-    const see = (pod: PodLike) => this.onPod(pod);
-    const watch = listWatch<PodLike>(
-      this.client,
-      '/api/v1/pods',
-      {
-        onList: (items) => items.forEach(see),
-        onEvent: (type, pod) => type !== 'DELETED' && see(pod),
-        onError: (err) => this.log.warn({ err: errText(err) }, 'opt-in migrator: pod watch failed, retrying'),
-      },
-      controller.signal,
-      { query: { labelSelector: `${LABEL_INJECTED}=true` } },
-    );
-    this.running = Promise.all([watch, this.work(controller.signal)]);
+    this.running = this.work(controller.signal);
     this.log.info('opt-in migrator started');
   }
 
@@ -89,7 +69,12 @@ export class OptInMigrator {
     return this.queue.idle;
   }
 
-  private onPod(pod: PodLike): void {
+  /**
+   * An injected pod as the RBAC reconciler's cluster-wide watch delivers it (the migrator has
+   * none of its own: one watch of injected pods per process).
+   */
+  see(pod: V1Pod): void {
+    if (!this.controller) return;
     const ns = pod.metadata?.namespace;
     const rs = pod.metadata?.ownerReferences?.find((o) => o.controller && o.kind === 'ReplicaSet')?.name;
     if (!ns || !rs) return;
@@ -161,31 +146,22 @@ export class OptInMigrator {
   }
 
   private event(ns: string, deployment: string, uid: string | undefined, message: string): void {
-    const now = new Date().toISOString();
-    this.client
-      .request('POST', `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
-        body: {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { generateName: `${deployment}.`, namespace: ns },
-          involvedObject: {
-            apiVersion: 'apps/v1',
-            kind: 'Deployment',
-            name: deployment,
-            namespace: ns,
-            ...(uid ? { uid } : {}),
-          },
-          reason: 'OptInCompleted',
-          message,
-          type: 'Normal',
-          source: { component: 'leader-election-webhook' },
-          reportingComponent: 'leader-election-webhook',
-          reportingInstance: process.env.POD_NAME ?? 'leader-election-webhook',
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
+    recordEvent(
+      this.client,
+      this.log,
+      { component: 'leader-election-webhook', instance: process.env.POD_NAME ?? 'leader-election-webhook' },
+      {
+        namespace: ns,
+        involvedObject: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: deployment,
+          namespace: ns,
+          ...(uid ? { uid } : {}),
         },
-      })
-      .catch((err: Error) => this.log.debug({ err: err.message }, 'could not record event'));
+        reason: 'OptInCompleted',
+        message,
+      },
+    );
   }
 }

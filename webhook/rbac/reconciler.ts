@@ -2,6 +2,7 @@
 // no side effects, so this runs beside the webhook (in the replica that leads the webhook's
 // own election): a list-watch of injected pods and of our RoleBindings, a work queue of
 // namespaces (deduplicated, retried with backoff), and a periodic resync.
+import type { V1Pod } from '@kubernetes/client-node';
 import { ApiError, type KubeClient } from '../../common/kube/kube-client.ts';
 import { listWatch } from '../../common/kube/list-watch.ts';
 import { LABEL_INJECTED } from '../../common/contract/keys.ts';
@@ -39,6 +40,11 @@ export interface RbacReconcilerOptions {
   backoff?: Backoff;
   /** Namespaces reconciled concurrently; 2 by default. */
   workers?: number;
+  /**
+   * Every injected pod its watch delivers (listed, added, modified), whole: other controllers of
+   * the process (the opt-in migrator) use this watch instead of opening their own.
+   */
+  onPod?: (pod: V1Pod) => void;
 }
 
 type SlimPod = Required<Pick<PodLike, 'metadata' | 'spec' | 'status'>>;
@@ -65,6 +71,7 @@ export class RbacReconciler {
   private readonly resyncMs: number;
   private readonly workers: number;
   private readonly backoff: Backoff | undefined;
+  private readonly onPod: ((pod: V1Pod) => void) | undefined;
   private queue: WorkQueue;
   /** namespace → pod name → pod. */
   private readonly pods = new Map<string, Map<string, SlimPod>>();
@@ -90,6 +97,7 @@ export class RbacReconciler {
     this.resyncMs = opts.resyncMs ?? 5 * 60_000;
     this.workers = opts.workers ?? 2;
     this.backoff = opts.backoff;
+    this.onPod = opts.onPod;
     this.queue = new WorkQueue(opts.backoff);
   }
 
@@ -176,7 +184,10 @@ export class RbacReconciler {
   private onPodList(items: PodLike[]): void {
     const before = new Set(this.pods.keys());
     this.pods.clear();
-    for (const pod of items) this.storePod(pod);
+    for (const pod of items) {
+      this.storePod(pod);
+      this.onPod?.(pod as V1Pod);
+    }
     for (const ns of new Set([...before, ...this.pods.keys()])) this.enqueueIfChanged(ns);
     if (!this.podsSynced) {
       this.podsSynced = true;
@@ -197,6 +208,7 @@ export class RbacReconciler {
       if (inNs?.size === 0) this.pods.delete(ns);
     } else {
       this.storePod(pod);
+      this.onPod?.(pod as V1Pod);
     }
     if (this.podsSynced) this.enqueueIfChanged(ns);
   }

@@ -33,34 +33,42 @@ export function expectOneServerAtATime(group: ElectedGroup, got: Answer[], since
   expect(oneServerAtATime(group, got, since)).toEqual([]);
 }
 
-/** Two replicas, one per node (a hard spread), so that the leader and its successor have two kubelets. */
-export const SPREAD_MANIFEST = `
+/**
+ * The test app as a Deployment `web` and its Service, as YAML for ElectedGroup's `manifest`:
+ * `annotations` on the Deployment (none: not opted in), the default strategy unless `strategy`
+ * (YAML flow text) is given, and with `spread` a hard one-pod-per-node spread.
+ */
+export function appManifest(opts: {
+  replicas: number;
+  annotations?: Record<string, string>;
+  strategy?: string;
+  spread?: boolean;
+}): string {
+  const annotations = Object.entries(opts.annotations ?? {});
+  return `
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: web
-  annotations:
-    leader-election/enabled: "true"
-    leader-election/lease-duration: ${TIMINGS.lease}
-    leader-election/renew-deadline: ${TIMINGS.renew}
-    leader-election/retry-period: ${TIMINGS.retry}
-spec:
-  replicas: 2
+${annotations.length ? `  annotations:\n${annotations.map(([k, v]) => `    ${k}: "${v}"`).join('\n')}\n` : ''}spec:
+  replicas: ${opts.replicas}
   selector:
     matchLabels: { app: web }
-  strategy:
-    rollingUpdate: { maxUnavailable: 1, maxSurge: 0 }
-  template:
+${opts.strategy ? `  strategy: ${opts.strategy}\n` : ''}  template:
     metadata:
       labels: { app: web }
     spec:
       terminationGracePeriodSeconds: 5
-      topologySpreadConstraints:
+${
+  opts.spread
+    ? `      topologySpreadConstraints:
         - maxSkew: 1
           topologyKey: kubernetes.io/hostname
           whenUnsatisfiable: DoNotSchedule
           labelSelector: { matchLabels: { app: web } }
-      containers:
+`
+    : ''
+}      containers:
         - name: app
           image: ${APP_IMAGE}
           imagePullPolicy: IfNotPresent
@@ -76,6 +84,20 @@ spec:
   selector: { app: web }
   ports: [{ port: 80, targetPort: http }]
 `;
+}
+
+/** Two replicas, one per node (a hard spread), so that the leader and its successor have two kubelets. */
+export const SPREAD_MANIFEST = appManifest({
+  replicas: 2,
+  annotations: {
+    'leader-election/enabled': 'true',
+    'leader-election/lease-duration': TIMINGS.lease,
+    'leader-election/renew-deadline': TIMINGS.renew,
+    'leader-election/retry-period': TIMINGS.retry,
+  },
+  strategy: '{ rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } }',
+  spread: true,
+});
 
 /**
  * A group of two pods spread over two nodes, its traffic client on the control-plane node; undefined

@@ -6,51 +6,16 @@
 // is Ready: the group ends in exactly one Ready pod, the leader, and the overlap is measured.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../common/kube/kube-client.ts';
-import {
-  APP_IMAGE,
-  ElectedGroup,
-  longestGap,
-  TIMINGS,
-  waitUntil,
-  type Raw,
-} from '../../../local-cluster/index.ts';
-import { e2eClient, e2eCluster } from './e2e.ts';
+import { ElectedGroup, longestGap, TIMINGS, waitUntil, type Raw } from '../../../local-cluster/index.ts';
+import { appManifest, e2eClient, e2eCluster } from './e2e.ts';
 
 /** Generous: the rollout, elections and the migration take about 10–20 s here. */
 const CONVERGE_BOUND_MS = 120_000;
 /** Generous bound on the time with more than one ready endpoint after the leader turned Ready. */
 const OVERLAP_BOUND_MS = 10_000;
 
-const PLAIN = `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-        - name: app
-          image: ${APP_IMAGE}
-          imagePullPolicy: IfNotPresent
-          ports: [{ name: http, containerPort: 8080 }]
-          env: [{ name: POD_NAME, valueFrom: { fieldRef: { fieldPath: metadata.name } } }]
-          readinessProbe: { httpGet: { path: /healthz, port: http }, periodSeconds: 1 }
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: { app: web }
-  ports: [{ port: 80, targetPort: http }]
-`;
+/** Not opted in, the default RollingUpdate strategy. */
+const PLAIN = appManifest({ replicas: 3 });
 
 describe('on kind: opting in a Deployment that is already running', () => {
   let client: KubeClient;
