@@ -13,7 +13,7 @@ export LE_CACHE_DIR := $(CACHE_DIR)
 
 # Targets whose recipes (or prerequisites) run node, npm or npx.
 NODE_TARGETS := all deps build typecheck lint lint-ts format test test-unit test-integration test-kind \
-                plane-up plane-down demo bench docs status lint-docker node_modules/.installed
+                plane-up plane-down demo bench docs manifests status lint-docker node_modules/.installed
 ORIGINAL_PATH := $(PATH)
 $(NODE_TARGETS): export PATH = $(shell scripts/ensure-node.sh $(NODE_VERSION) $(CACHE_DIR)):$(ORIGINAL_PATH)
 
@@ -72,10 +72,11 @@ test-integration: deps build binaries
 test-kind: deps build binaries
 	npx vitest run --project kind
 
-## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl, promtool and the client-go elector once (cached)
+## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl, promtool, helm and the client-go elector once (cached)
 binaries:
 	bash local-cluster/control-plane/build-binaries.sh >/dev/null
 	bash local-cluster/promtool/build.sh >/dev/null
+	bash local-cluster/helm/build.sh >/dev/null
 	bash local-cluster/clientgo/build.sh >/dev/null
 
 ## cluster-up: a kind cluster with leader-election installed, left running (same as kind-up)
@@ -107,7 +108,7 @@ clean:
 # ---------------------------------------------------------------------------
 # Images, install, kind, docs
 
-.PHONY: images lint-docker deploy undeploy kind-up kind-down docs status
+.PHONY: images lint-docker deploy undeploy kind-up kind-down docs manifests status
 
 IMAGE_TAG     ?= dev
 AGENT_IMAGE   ?= ghcr.io/leader-election/agent:$(IMAGE_TAG)
@@ -143,6 +144,10 @@ kind-down:
 ## docs: regenerate docs/reference.md from the code's lists
 docs: deps
 	node scripts/gen-reference.ts
+
+## manifests: render the Helm chart into manifests/install.yaml, manifests/base and manifests/monitoring
+manifests: deps
+	node scripts/gen-manifests.ts
 
 ## status: election groups of the current cluster (ARGS='-n NAMESPACE' or '-o json')
 status: deps

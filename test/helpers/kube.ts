@@ -3,7 +3,7 @@
 import { inject } from 'vitest';
 import { ApiError, KubeClient } from '../../common/kube/kube-client.ts';
 import { connectionFromKubeconfig, type KubeConnection } from '../../common/kube/kubeconfig.ts';
-import { waitUntil } from '../../local-cluster/index.ts';
+import { PodRunner, waitUntil } from '../../local-cluster/index.ts';
 
 export { sleep, waitUntil } from '../../local-cluster/index.ts';
 
@@ -41,5 +41,31 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
     await client.request('DELETE', `/api/v1/namespaces/${name}`);
   } catch (err) {
     if (!ApiError.isNotFound(err)) throw err;
+  }
+}
+
+/**
+ * A pod runner for Deployments whose containers need only be reported running and ready
+ * (no images: nothing runs), on a node named `<name>-<pid>`. Stop it in afterAll.
+ */
+export async function startVirtualPodRunner(name: string): Promise<PodRunner> {
+  const runner = new PodRunner({
+    connection: adminConnection(),
+    images: {},
+    nodeName: `${name}-${process.pid}`,
+    log: (m) => console.log(`[pod-runner] ${m}`),
+  });
+  await runner.start();
+  return runner;
+}
+
+/** Whether the object at an API path exists (404: no). */
+export async function objectExists(client: KubeClient, path: string): Promise<boolean> {
+  try {
+    await client.get(path);
+    return true;
+  } catch (err) {
+    if (ApiError.isNotFound(err)) return false;
+    throw err;
   }
 }

@@ -9,13 +9,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ApiError, PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
-import { PodRunner, repoRoot } from '../../local-cluster/index.ts';
+import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
+import { repoRoot, type PodRunner } from '../../local-cluster/index.ts';
 import {
   adminClient,
-  adminConnection,
   createNamespace,
   deleteNamespace,
+  objectExists,
+  startVirtualPodRunner,
   waitUntil,
 } from '../helpers/kube.ts';
 import { installCertManagerCrds, kubectlPath, run, type RunResult } from '../helpers/manifests.ts';
@@ -51,15 +52,7 @@ describe('make deploy / make undeploy (scripts/deploy.sh, scripts/undeploy.sh)',
     });
   }
 
-  const exists = async (path: string) => {
-    try {
-      await client.get(path);
-      return true;
-    } catch (err) {
-      if (ApiError.isNotFound(err)) return false;
-      throw err;
-    }
-  };
+  const exists = (path: string): Promise<boolean> => objectExists(client, path);
 
   /** A Deployment whose containers the pod runner reports ready without running anything. */
   async function virtualDeployment(ns: string, name: string): Promise<void> {
@@ -84,13 +77,7 @@ describe('make deploy / make undeploy (scripts/deploy.sh, scripts/undeploy.sh)',
   beforeAll(async () => {
     client = adminClient();
     await installCertManagerCrds(client, kubeconfig);
-    runner = new PodRunner({
-      connection: adminConnection(),
-      images: {},
-      nodeName: `deploy-${process.pid}`,
-      log: (m) => console.log(`[pod-runner] ${m}`),
-    });
-    await runner.start();
+    runner = await startVirtualPodRunner('deploy');
     cmNs = await createNamespace(client, 'cert-manager');
     appNs = await createNamespace(client, 'elected-app');
     namespaces.push(cmNs, appNs);

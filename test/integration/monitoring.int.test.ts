@@ -87,7 +87,9 @@ describe('monitoring (manifests/monitoring)', () => {
         type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
       ),
     );
-    const dashboard = JSON.parse(readFileSync(join(MONITORING, 'dashboard.json'), 'utf8')) as Raw;
+    const dashboard = JSON.parse(
+      readFileSync(join(ROOT, 'manifests/chart/leader-election/files/dashboard.json'), 'utf8'),
+    ) as Raw;
     const exprs: string[] = [
       ...dashboard.panels.flatMap((p: Raw) => p.targets.map((t: Raw) => t.expr)),
       ...rule.spec.groups.flatMap((g: Raw) => g.rules.map((r: Raw) => r.expr)),

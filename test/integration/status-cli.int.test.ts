@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ANNOTATION, CONDITION_LEADER, LABEL_INJECTED, LABEL_ROLE } from '../../common/contract/keys.ts';
 import { PATCH, type KubeClient } from '../../common/kube/kube-client.ts';
-import { PodRunner, repoRoot } from '../../local-cluster/index.ts';
+import { repoRoot, type PodRunner } from '../../local-cluster/index.ts';
 import {
   adminClient,
-  adminConnection,
   createNamespace,
   deleteNamespace,
+  startVirtualPodRunner,
   waitUntil,
 } from '../helpers/kube.ts';
 import { run } from '../helpers/manifests.ts';
@@ -121,13 +121,7 @@ describe('status CLI', () => {
 
   beforeAll(async () => {
     client = adminClient();
-    runner = new PodRunner({
-      connection: adminConnection(),
-      images: {},
-      nodeName: `status-${process.pid}`,
-      log: (m) => console.log(`[pod-runner] ${m}`),
-    });
-    await runner.start();
+    runner = await startVirtualPodRunner('status');
     ns = await createNamespace(client, 'status');
     ns2 = await createNamespace(client, 'status-b');
     empty = await createNamespace(client, 'status-empty');
