@@ -49,7 +49,7 @@ issue() {
     "$svc" "$svc" >"$tmp/ext"
   openssl x509 -req -in "$tmp/tls.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" -CAcreateserial -days 90 \
     -extfile "$tmp/ext" -out "$tmp/tls.crt" 2>/dev/null
-  k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
+  k get namespace "$NS" >/dev/null 2>&1 || k create namespace "$NS" >/dev/null
   for name in leader-election-ca leader-election-webhook-tls; do
     local crt=$tmp/tls.crt key=$tmp/tls.key
     [[ $name == leader-election-ca ]] && crt=$tmp/ca.crt key=$tmp/ca.key
