@@ -34,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 ## deps: install the npm packages (npm ci), once per package-lock change
 deps: node_modules/.installed
 
-## build: bundle the agent and the webhook into dist/ (esbuild)
+## build: bundle the agent, the webhook and the kubectl plugin (npm package, krew archive and manifest) into dist/
 build: deps
 	node scripts/bundle.mjs
 
@@ -72,11 +72,12 @@ test-integration: deps build binaries
 test-kind: deps build binaries
 	npx vitest run --project kind
 
-## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl, promtool, helm and the client-go elector once (cached)
+## binaries: build etcd, kube-apiserver, kube-controller-manager, kubectl, promtool, helm, krew and the client-go elector once (cached)
 binaries:
 	bash local-cluster/control-plane/build-binaries.sh >/dev/null
 	bash local-cluster/promtool/build.sh >/dev/null
 	bash local-cluster/helm/build.sh >/dev/null
+	bash local-cluster/krew/build.sh >/dev/null
 	bash local-cluster/clientgo/build.sh >/dev/null
 
 ## cluster-up: a kind cluster with leader-election installed, left running (same as kind-up)

@@ -1,7 +1,8 @@
 // Production bundles: one minified ESM file per program (dist/agent.mjs,
 // dist/webhook.mjs), so an image needs only Node and this file; and the kubectl plugin as an
 // npm package of one file (dist/kubectl-leader_election/: its package.json, with the
-// product's version, the bundle as its bin, README and LICENSE).
+// product's version, the bundle as its bin, README and LICENSE), also as the archive and
+// manifest of a krew plugin (dist/kubectl-leader_election-<version>.tar.gz, dist/krew/).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 
@@ -78,4 +79,34 @@ if (existsSync('webhook/cli/kubectl-plugin.ts') && existsSync('LICENSE')) {
       '.tgz` (Node 24 or later), then `kubectl leader-election status -A`.\n',
   );
   console.log(`${outfile} ${(statSync(outfile).size / 1024).toFixed(0)} KiB`);
+
+  // The krew archive: the same files, reproducible (sorted, owner 0, mtime 0, gzip without a
+  // timestamp), so its sha256 in the manifest changes only when the plugin does.
+  const { execFileSync } = await import('node:child_process');
+  const { createHash } = await import('node:crypto');
+  const { krewArchiveName, krewManifest } = await import('./krew-manifest.mjs');
+  const archive = `dist/${krewArchiveName(root.version)}`;
+  const tar = execFileSync(
+    'tar',
+    [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '-C',
+      pluginDir,
+      '-cf',
+      '-',
+      'kubectl-leader_election.mjs',
+      'README.md',
+      'LICENSE',
+    ],
+    { maxBuffer: 64 << 20 },
+  );
+  writeFileSync(archive, execFileSync('gzip', ['-n', '-9'], { input: tar, maxBuffer: 64 << 20 }));
+  const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  mkdirSync('dist/krew', { recursive: true });
+  writeFileSync('dist/krew/leader-election.yaml', krewManifest(root.version, sha256));
+  console.log(`${archive} sha256 ${sha256.slice(0, 12)}…, dist/krew/leader-election.yaml`);
 }

@@ -3,10 +3,22 @@
 // found by kubectl on the PATH (`kubectl leader-election ...`); and authenticated like kubectl
 // against the real control plane: a merged $KUBECONFIG (the cluster in one file, the user in
 // another) whose user is an exec credential plugin (a script printing an ExecCredential), as on
-// EKS, GKE or with OIDC helpers.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// EKS, GKE or with OIDC helpers. And the krew plugin make build describes (dist/krew/ and its
+// archive), installed by krew itself (built from its Go module) from that manifest and archive.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
@@ -90,6 +102,38 @@ describe('kubectl leader-election (the packaged plugin)', () => {
     const injected = await kubectl(['leader-election', 'inject', '-f', join(work, 'pod.yaml')]);
     expect(injected.code, injected.stderr).toBe(0);
     expect(injected.stdout).toContain('image: ghcr.io/leader-election/agent:0.1.0');
+  });
+
+  it('installs through krew from the manifest and archive make build writes, and runs as a kubectl plugin', async () => {
+    const krew = execFileSync('bash', [join(repoRoot, 'local-cluster/krew/build.sh')], {
+      encoding: 'utf8',
+    }).trim();
+    const manifest = join(repoRoot, 'dist/krew/leader-election.yaml');
+    const plugin = yaml.load(readFileSync(manifest, 'utf8')) as {
+      spec: { version: string; platforms: { uri: string; sha256: string }[] };
+    };
+    expect(plugin.spec.version).toBe('v0.1.0');
+    const archive = join(repoRoot, 'dist', basename(plugin.spec.platforms[0]!.uri));
+    // The sha256 krew checks is the archive's.
+    expect(createHash('sha256').update(readFileSync(archive)).digest('hex')).toBe(
+      plugin.spec.platforms[0]!.sha256,
+    );
+    const krewRoot = join(work, 'krew');
+    const env = { KREW_ROOT: krewRoot, HOME: work, PATH: `${nodeDir}:/usr/bin:/bin` };
+    const inst = await run(krew, ['install', `--manifest=${manifest}`, `--archive=${archive}`], {
+      env,
+      timeoutMs: 60_000,
+    });
+    expect(inst.code, inst.stderr + inst.stdout).toBe(0);
+    expect(inst.stderr).toContain('Installed plugin: leader-election');
+    const version = await run(kubectlPath(), ['leader-election', 'version'], {
+      cwd: work,
+      env: { PATH: `${krewRoot}/bin:${nodeDir}:/usr/bin:/bin`, HOME: '/nonexistent' },
+      timeoutMs: 60_000,
+    });
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^kubectl-leader_election 0\.1\.0 \(Node v24\./);
+    // (`krew uninstall` needs krew's plugin index, a git clone of krew-index: no network here.)
   });
 
   it('authenticates like kubectl: a merged $KUBECONFIG whose user is an exec credential plugin', async () => {
