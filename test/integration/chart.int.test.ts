@@ -320,7 +320,12 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
     ) as Raw[];
     expect(history.map((h) => h.status)).toEqual(['superseded', 'deployed']);
 
-    await helmRun(['uninstall', 'leader-election', '-n', ns, '--wait']);
+    const uninstall = await helmRun(['uninstall', 'leader-election', '-n', ns, '--wait']);
+    // The agents' ClusterRole stays (helm.sh/resource-policy: keep): running agents renew with it.
+    const agentRole = '/apis/rbac.authorization.k8s.io/v1/clusterroles/leader-election-agent';
+    expect(uninstall.stdout + uninstall.stderr).toContain('[ClusterRole] leader-election-agent');
+    expect(await exists(agentRole)).toBe(true);
+    await client.request('DELETE', agentRole);
     for (const d of clusterScoped) expect(await exists(apiPath(d)), objectId(d)).toBe(false);
     for (const d of installed.filter((x) => x.metadata.namespace)) {
       const path = apiPath({ ...d, metadata: { ...d.metadata, namespace: ns } });
