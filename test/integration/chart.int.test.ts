@@ -242,9 +242,16 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
       [['--set', 'tls.certManager.enabled=false'], /set tls.existingSecret and tls.caBundle/],
       [['--set', 'tls.certManager.enabled=false,tls.existingSecret=x'], /tls.caBundle: .* is required/],
       [['--set', 'tls.existingSecret=x'], /set tls.certManager.enabled=false too/],
-      [['--set', 'webhook.failurePolicy=Maybe'], /webhook.failurePolicy=Maybe: must be Fail or Ignore/],
       [['--set', 'webhook.healthPort=8443'], /webhook.port and webhook.healthPort are both 8443/],
-      [['--set', 'webhook.replicas=0'], /webhook.replicas must be at least 1/],
+      // values.schema.json: each value's type and range, and no unknown keys (a typo is not ignored).
+      [
+        ['--set', 'webhook.failurePolicy=Maybe'],
+        /at '\/webhook\/failurePolicy': value must be one of 'Fail', 'Ignore'/,
+      ],
+      [['--set', 'webhook.replicas=0'], /at '\/webhook\/replicas': minimum: got 0, want 1/],
+      [['--set', 'webhook.port=abc'], /at '\/webhook\/port': got string, want integer/],
+      [['--set', 'webhook.prot=10250'], /at '\/webhook': additional properties 'prot' not allowed/],
+      [['--set', 'agent.image.digest=sha256:abc'], /at '\/agent\/image\/digest'/],
     ];
     for (const [args, message] of cases) {
       const res = await helmRun(['template', 'leader-election', CHART_DIR, ...args], true);
