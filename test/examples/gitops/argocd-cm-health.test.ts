@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { runHealthScript } from '../helpers/lua.ts';
+import { runHealthScript } from '../../helpers/lua.ts';
 
 const config = yaml.load(readFileSync('examples/gitops/argocd-cm-health.yaml', 'utf8')) as {
   data: Record<string, string>;
