@@ -243,7 +243,10 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
       [['--set', 'tls.certManager.enabled=false,tls.existingSecret=x'], /tls.caBundle: .* is required/],
       [['--set', 'tls.existingSecret=x'], /set tls.certManager.enabled=false too/],
       [['--set', 'webhook.healthPort=8443'], /webhook.port and webhook.healthPort are both 8443/],
-      [['--set', 'webhook.hostNetwork=true,webhook.port=10250'], /port 10250 is the kubelet's or kube-proxy's/],
+      [
+        ['--set', 'webhook.hostNetwork=true,webhook.port=10250'],
+        /port 10250 is the kubelet's or kube-proxy's/,
+      ],
       // values.schema.json: each value's type and range, and no unknown keys (a typo is not ignored).
       [
         ['--set', 'webhook.failurePolicy=Maybe'],
