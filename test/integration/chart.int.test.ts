@@ -31,6 +31,7 @@ import {
   installCertManagerCrds,
   loadYamlDocs,
   objectId,
+  renderedManifests,
   run,
   type KubeObject,
   type RunResult,
@@ -109,6 +110,34 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
     }
   });
 
+  it('kustomize builds the same objects as install.yaml (manifests/base lists every rendered file)', async () => {
+    const install = loadYamlDocs(readFileSync(join(repoRoot, 'manifests/install.yaml'), 'utf8'));
+    const kustomized = await renderedManifests(join(repoRoot, 'manifests'));
+    const byId = (docs: KubeObject[]) => new Map(docs.map((d) => [objectId(d), d]));
+    expect([...byId(kustomized).keys()].sort()).toEqual([...byId(install).keys()].sort());
+    for (const [id, d] of byId(install)) expect(byId(kustomized).get(id), id).toEqual(d);
+  });
+
+  it('keeps its selector labels whatever podLabels or monitoring.labels say', async () => {
+    const docs = await template('x', [
+      '--set',
+      'webhook.podLabels.app\\.kubernetes\\.io/component=other,webhook.podLabels.team=a',
+      '--set',
+      'monitoring.enabled=true,monitoring.labels.app\\.kubernetes\\.io/name=other,monitoring.labels.release=prom',
+    ]);
+    const labels = find(docs, 'Deployment', 'leader-election-webhook').spec.template.metadata.labels;
+    expect(labels).toEqual({
+      'app.kubernetes.io/name': 'leader-election',
+      'app.kubernetes.io/component': 'webhook',
+      team: 'a',
+    });
+    const monitor = docs.find((d) => d.kind === 'ServiceMonitor') as Raw;
+    expect(monitor.metadata.labels).toMatchObject({
+      'app.kubernetes.io/name': 'leader-election',
+      release: 'prom',
+    });
+  });
+
   it('passes helm lint with the defaults and every ci/*-values.yaml', async () => {
     expect(ciValues.length).toBeGreaterThanOrEqual(2);
     for (const args of [[], ...ciValues.map((f) => ['-f', join(CI_DIR, f)])]) {
@@ -164,6 +193,7 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
       'webhook',
     );
     expect(deploy.spec.template.metadata.labels.team).toBe('platform');
+    expect(deploy.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
     expect(pod.hostNetwork).toBeUndefined();
 
     const mwc = find(docs, 'MutatingWebhookConfiguration', 'leader-election');
@@ -227,6 +257,11 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
     const pod = find(docs, 'Deployment', 'leader-election-webhook').spec.template.spec;
     expect(pod.hostNetwork).toBe(true);
     expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    // A surge pod could not take the same ports on a node: one at a time.
+    expect(find(docs, 'Deployment', 'leader-election-webhook').spec.strategy.rollingUpdate).toEqual({
+      maxUnavailable: 1,
+      maxSurge: 0,
+    });
     expect(pod.volumes.find((v: Raw) => v.name === 'tls').secret.secretName).toBe('my-webhook-tls');
     // One replica: a PDB that still lets a node drain.
     const pdb = find(docs, 'PodDisruptionBudget', 'leader-election-webhook');

@@ -112,7 +112,8 @@ describe('kubectl leader-election (the packaged plugin)', () => {
     const plugin = yaml.load(readFileSync(manifest, 'utf8')) as {
       spec: { version: string; platforms: { uri: string; sha256: string }[] };
     };
-    expect(plugin.spec.version).toBe('v0.1.0');
+    const productVersion = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string;
+    expect(plugin.spec.version).toBe(`v${productVersion}`);
     const archive = join(repoRoot, 'dist', basename(plugin.spec.platforms[0]!.uri));
     // The sha256 krew checks is the archive's.
     expect(createHash('sha256').update(readFileSync(archive)).digest('hex')).toBe(
@@ -132,7 +133,9 @@ describe('kubectl leader-election (the packaged plugin)', () => {
       timeoutMs: 60_000,
     });
     expect(version.code, version.stderr).toBe(0);
-    expect(version.stdout).toMatch(/^kubectl-leader_election 0\.1\.0 \(Node v24\./);
+    expect(version.stdout).toMatch(
+      new RegExp(`^kubectl-leader_election ${productVersion.replaceAll('.', '\\.')} \\(Node v24\\.`),
+    );
     // (`krew uninstall` needs krew's plugin index, a git clone of krew-index: no network here.)
   });
 

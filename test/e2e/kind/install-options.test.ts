@@ -40,7 +40,7 @@ describe('the chart’s webhook port and host-network options, on kind', () => {
   }
 
   /** The webhook rolled out: every replica of the newest template Ready, no other left. */
-  async function rolledOut(): Promise<Raw[]> {
+  async function rolledOut(replicas = 1): Promise<Raw[]> {
     await cluster.kubectl(
       '-n',
       NS,
@@ -62,7 +62,7 @@ describe('the chart’s webhook port and host-network options, on kind', () => {
           'json',
         ),
       ).items as Raw[];
-      return pods.length === 1 && !pods[0].metadata.deletionTimestamp ? pods : undefined;
+      return pods.length === replicas && pods.every((p) => !p.metadata.deletionTimestamp) ? pods : undefined;
     });
   }
 
@@ -141,20 +141,34 @@ describe('the chart’s webhook port and host-network options, on kind', () => {
     await admits();
   });
 
-  it('webhook.hostNetwork=true (EKS with a custom CNI): on the node’s address, in a privileged namespace', async () => {
+  it('webhook.hostNetwork=true (EKS with a custom CNI): on the node’s address, in a privileged namespace, and rolls again', async () => {
     await cluster.kubectl('label', 'namespace', NS, '--overwrite', ...PSS.map((k) => `${k}=privileged`));
+    // One replica per node: a surge pod would find no node with its ports free (the strategy
+    // replaces them one at a time on the node's network; with maxSurge 1 this upgrade hangs).
+    const nodes = (await cluster.kubectl('get', 'nodes', '-o', 'name')).trim().split('\n').length;
+    const set = `webhook.hostNetwork=true,webhook.port=10260,webhook.healthPort=10261,webhook.replicas=${nodes}`;
+    await helmRun('upgrade', RELEASE, CHART, '--reuse-values', '--set', set, '--wait', '--timeout', '3m');
+    const pods = await rolledOut(nodes);
+    for (const pod of pods) {
+      expect(pod.spec.hostNetwork).toBe(true);
+      expect(pod.status.podIP).toBe(pod.status.hostIP);
+    }
+    expect(new Set(pods.map((p) => p.spec.nodeName)).size).toBe(nodes);
+    await admits();
+    // A second rollout while on the node's network: every node already holds the ports.
     await helmRun(
       'upgrade',
       RELEASE,
       CHART,
       '--reuse-values',
       '--set',
-      'webhook.hostNetwork=true,webhook.port=10260,webhook.healthPort=10261',
+      'webhook.podAnnotations.rolled=again',
       '--wait',
+      '--timeout',
+      '3m',
     );
-    const [pod] = await rolledOut();
-    expect(pod.spec.hostNetwork).toBe(true);
-    expect(pod.status.podIP).toBe(pod.status.hostIP);
+    const again = await rolledOut(nodes);
+    expect(again.every((p) => p.metadata.annotations?.rolled === 'again')).toBe(true);
     await admits();
   });
 });

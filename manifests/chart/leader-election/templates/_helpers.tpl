@@ -1,11 +1,18 @@
 {{/*
-Labels of every object: the product, the part (webhook, agent, policy, monitoring).
+Labels of every object: the product, the part (webhook, agent, policy, monitoring), the version.
+Never in a selector (the version changes; a Deployment's selector cannot).
 Call with (dict "root" $ "component" "webhook").
 */}}
 {{- define "le.labels" -}}
 app.kubernetes.io/name: leader-election
 app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/part-of: leader-election
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+{{- end }}
+
+{{/* le.labels plus the user's extra labels (e.g. monitoring.labels), ours winning on a clash. */}}
+{{- define "le.labelsWith" -}}
+{{- merge (fromYaml (include "le.labels" .)) (.extra | default dict) | toYaml -}}
 {{- end }}
 
 {{/* The webhook pods' selector (fixed: a Deployment's selector is immutable). */}}
