@@ -23,7 +23,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Check } from '../../common/check.ts';
-import type { Logger } from '../../common/logger.ts';
+import { unredacted, type Logger } from '../../common/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../../common/metrics.ts';
 import { handleAdmission, logDecision } from './handler.ts';
 import { WebhookHealth } from './health.ts';
@@ -133,6 +133,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
   const registry = opts.registry ?? new Registry();
   const metrics = webhookMetrics(registry);
   const nsLabel = namespaceLabeller(MAX_NAMESPACE_LABELS);
+  const decisionLog = unredacted(log);
   const fixed = opts.certs && isFixedPair(opts.certs) ? opts.certs : undefined;
 
   const app = Fastify({
@@ -212,7 +213,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
         }
         const decision = handleAdmission(parsed.request, { config, namespaceOptIn });
         metrics.injections.inc({ namespace: nsLabel(parsed.request.namespace), result: decision.outcome });
-        logDecision(log, parsed.request, decision, { path, ms: reply.elapsedTime });
+        logDecision(decisionLog, parsed.request, decision, { path, ms: reply.elapsedTime });
         return reply.code(200).send(admissionResponse(parsed.request.uid, decision.result));
       },
     });
