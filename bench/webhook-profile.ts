@@ -11,12 +11,13 @@
 // (a copy of the bundle before a change, to compare in turns). --no-profile measures only.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AGENT_IMAGE, createCa, freePort, issueCert, repoRoot } from '../local-cluster/index.ts';
 import { formatSummary, summarizeProfile, type CpuProfile } from './lib/cpuprofile.ts';
-import { waitFor } from './lib/util.ts';
+import { cpuMs, waitFor } from './lib/util.ts';
 import { podOfSize, review } from './webhook.ts';
 
 const { values } = parseArgs({
@@ -76,34 +77,62 @@ const server = spawn(
   { stdio: ['ignore', openSync(join(work, 'webhook.log'), 'a'), 'inherit'] },
 );
 const exited = new Promise<void>((r) => server.once('exit', () => r()));
-await waitFor('webhook /readyz', 30_000, async () => {
-  try {
-    return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok;
-  } catch {
-    return false;
-  }
-});
-const result = execFileSync(
-  'taskset',
-  [
-    '-c',
-    '1',
-    loadgen,
-    `--url=https://127.0.0.1:${port}/mutate`,
-    `--body=${bodyFile}`,
-    `--ca=${ca.cert}`,
-    `--concurrency=${values.concurrency}`,
-    `--duration=${values.seconds}s`,
-    '--warmup=2s',
-  ],
-  { encoding: 'utf8' },
-);
-server.kill('SIGTERM');
-await exited;
+let result: string;
+let usPerReview: number;
+try {
+  await waitFor('webhook /readyz', 30_000, async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).ok;
+    } catch {
+      return false;
+    }
+  });
+  /** Reviews answered so far (the webhook's own counter): the warm-up's included, as in the CPU. */
+  const answered = async () => {
+    // A connection of its own each time: a kept-alive one may have been closed by the server's
+    // idle timeout while this process sat in execFileSync.
+    const text = await new Promise<string>((resolve, reject) =>
+      httpGet(`http://127.0.0.1:${healthPort}/metrics`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      }).on('error', reject),
+    );
+    const m = /^webhook_admission_requests_total\{[^}]*path="\/mutate"[^}]*\} (\S+)$/m.exec(text);
+    return Number(m?.[1] ?? 0);
+  };
+  // taskset execs node in place: the pid is the webhook's.
+  const cpu0 = cpuMs(server.pid!) ?? 0;
+  const n0 = await answered();
+  result = execFileSync(
+    'taskset',
+    [
+      '-c',
+      '1',
+      loadgen,
+      `--url=https://127.0.0.1:${port}/mutate`,
+      `--body=${bodyFile}`,
+      `--ca=${ca.cert}`,
+      `--concurrency=${values.concurrency}`,
+      `--duration=${values.seconds}s`,
+      '--warmup=2s',
+    ],
+    { encoding: 'utf8' },
+  );
+  // CPU per review: steadier than reviews/s on a machine others use (a core taken away costs
+  // throughput, not CPU per review).
+  usPerReview = (((cpuMs(server.pid!) ?? 0) - cpu0) * 1000) / Math.max(1, (await answered()) - n0);
+} finally {
+  // Whatever failed, the webhook does not outlive this run.
+  server.kill('SIGTERM');
+  await exited;
+}
 const r = JSON.parse(result) as { rps: number; p50us: number; p99us: number; errors: number };
 process.stdout.write(
   `pod ${(size / 1024).toFixed(0)} KB, ${values.concurrency} connections: ${r.rps.toFixed(0)} reviews/s, ` +
-    `p50 ${(r.p50us / 1000).toFixed(2)} ms, p99 ${(r.p99us / 1000).toFixed(2)} ms, errors ${r.errors}\n`,
+    `p50 ${(r.p50us / 1000).toFixed(2)} ms, p99 ${(r.p99us / 1000).toFixed(2)} ms, errors ${r.errors}; ` +
+    `server CPU ${usPerReview.toFixed(0)} µs per review\n`,
 );
 if (!values['no-profile']) {
   const file = readdirSync(out).find((f) => f.endsWith('.cpuprofile'));
