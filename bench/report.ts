@@ -424,6 +424,7 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
   // The webhook's own time for the same calls (request received → response sent), beside the
   // API server's: the rest is the API server's client, the connection and the HTTP stack.
   const own = c.webhookHistogram;
+  const pinned = c.webhookPinned ?? own === undefined;
   const ownText = own
     ? `; the webhook's own webhook_admission_duration_seconds over the same calls: ${own.count} requests, mean ${fmt(mean(own), 2)} ms (${fmt((mean(own) / Math.max(1e-9, apiserverMean)) * 100)}% of the API server's), p99 in the bucket ≤ ${fmt((c.webhookP99LeS ?? Number.NaN) * 1000, 2)} ms`
     : '';
@@ -434,7 +435,7 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
     ratio: `${fmt(c.withWebhook.median / c.withoutWebhook.median, 2)}× / ${fmt(c.withWebhook.p99 / c.withoutWebhook.p99, 2)}× the API server's own create (p50 / p99)`,
     target: 'p99 ≤ 10 ms',
     verdict: verdict(c.addedP99Ms <= 10),
-    how: `${c.n} creates per side, alternating, timed by the client; kube-apiserver's apiserver_admission_webhook_admission_duration_seconds: ${c.apiserverHistogram.count} calls, mean ${fmt(apiserverMean, 2)} ms, p99 in the bucket ≤ ${fmt(c.apiserverP99LeS * 1000)} ms${ownText}; ${c.injected}/${c.n + 10} pods injected`,
+    how: `${c.n} creates per side, alternating, timed by the client, the webhook ${pinned ? 'pinned to core 0' : 'free to run on either core'}; kube-apiserver's apiserver_admission_webhook_admission_duration_seconds: ${c.apiserverHistogram.count} calls, mean ${fmt(apiserverMean, 2)} ms, p99 in the bucket ≤ ${fmt(c.apiserverP99LeS * 1000)} ms${ownText}; ${c.injected}/${c.n + 10} pods injected`,
   });
 }
 

@@ -16,6 +16,8 @@
 //    apiserver_admission_webhook_admission_duration_seconds for the webhook, against the
 //    webhook's own webhook_admission_duration_seconds over the same creates (what the API
 //    server waits for beyond the webhook's time is its client, the network and our HTTP stack).
+//    Here the webhook may run on either core, as a pod would (WEBHOOK_CREATES_PINNED=true keeps
+//    it on core 0, as before).
 // WEBHOOK_NODE_FLAGS adds Node flags to the webhook's process, e.g.
 // `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile over the whole phase; for one load point,
 // bench/webhook-profile.ts).
@@ -86,6 +88,8 @@ export interface WebhookResult {
     /** The webhook's own webhook_admission_duration_seconds over the same creates (absent in older results). */
     webhookHistogram?: Histogram;
     webhookP99LeS?: number;
+    /** The webhook stayed pinned to core 0 through the creates (absent: it did when there is no webhookHistogram). */
+    webhookPinned?: boolean;
     /** Pods in the "with" namespace that were injected (must be all). */
     injected: number;
   };
@@ -406,6 +410,11 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
       for (const c of ceilingServers.values()) c.proc.kill('SIGTERM');
       pin(ctx.planePids, '0,1');
     }
+    // The creates measure latency through the API server, not one core's throughput: the webhook
+    // may run on either core, as a pod would. Left on core 0 (shared with the plane and whatever
+    // else runs), its own admission time was 5–10× its CPU per review: waits to be scheduled.
+    const createsPinned = process.env.WEBHOOK_CREATES_PINNED === 'true';
+    if (!createsPinned) pin([serverPid], '0,1');
 
     // --- 2. pod create latency through kube-apiserver ----------------------------------------
     const { client } = ctx;
@@ -532,6 +541,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
           apiserverP99LeS: bucketQuantile(h, 0.99),
           webhookHistogram: wh,
           webhookP99LeS: bucketQuantile(wh, 0.99),
+          webhookPinned: createsPinned,
           injected,
         },
       };
