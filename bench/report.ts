@@ -392,37 +392,42 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
     `${f(med(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
   for (const kb of [5, 200]) {
     // Ours and the ceiling (a bare HTTPS server replaying our answers on the same core), per
-    // connection count, over the repeats; the best connection count by our median throughput.
+    // connection count, over the repeats: one row each, so that the latency target is judged at
+    // every load measured (at equal throughput, more connections only queue longer).
     const ours = w.load.filter((r) => (r.server ?? 'webhook') === 'webhook' && isSize(r, kb));
     const ceiling = w.load.filter((r) => r.server === 'ceiling' && isSize(r, kb));
-    const byConc = [...new Set(ours.map((r) => r.concurrency))].map((concurrency) => {
+    const concurrencies = [...new Set(ours.map((r) => r.concurrency))].sort((a, b) => a - b);
+    for (const concurrency of concurrencies) {
       const o = ours.filter((r) => r.concurrency === concurrency);
       const c = ceiling.filter((r) => r.concurrency === concurrency);
-      return { concurrency, o, c, rps: med(o.map((r) => r.rps)) };
-    });
-    const best = byConc.reduce<(typeof byConc)[number] | undefined>(
-      (a, b) => (!a || b.rps > a.rps ? b : a),
-      undefined,
-    );
-    if (!best) continue;
-    const oRps = best.o.map((r) => r.rps);
-    const oP99 = best.o.map((r) => r.p99us / 1000);
-    const cRps = best.c.map((r) => r.rps);
-    const cP99 = best.c.map((r) => r.p99us / 1000);
-    const ceilingText = best.c.length
-      ? `; the ceiling: ${spread(cRps, (v) => fmt(v))}/s, p99 ${spread(cP99, (v) => fmt(v, 2))} ms; ours ÷ ceiling: throughput ${fmt(med(oRps) / med(cRps), 2)}×, p99 ${fmt(med(oP99) / med(cP99), 2)}×`
-      : '';
-    rows.push({
-      figure: `webhook: AdmissionReview throughput on one core, ~${kb} KB pod: reviews/s, p99 (median of ${best.o.length} repeats, min–max)`,
-      ours: `${spread(oRps, (v) => fmt(v))}/s, p99 ${spread(oP99, (v) => fmt(v, 2))} ms at ${best.concurrency} connections${ceilingText}`,
-      go: '—',
-      ratio: best.c.length ? `${fmt(med(oRps) / med(cRps), 2)}× of the ceiling` : '—',
-      target: kb === 5 ? '≥ 5,000/s, p99 ≤ 5 ms' : 'p99 ≤ 10 ms',
-      verdict: verdict(kb === 5 ? med(oRps) >= 5000 && med(oP99) <= 5 : med(oP99) <= 10),
-      how: `dist/webhook.mjs pinned to core 0 (used ${fmt(best.o[0]!.serverCores * 100)}% of it); the ceiling (bench/webhook-load/ceiling.mjs: same core, certificate, TLS and Node, reads each body and replays our recorded answer) in alternate runs; the Go keep-alive load generator and the idle plane on core 1; ${fmt(best.o[0]!.seconds)} s after a 2 s warm-up each; every review injects (full patch)`,
-    });
+      const oRps = o.map((r) => r.rps);
+      const oP99 = o.map((r) => r.p99us / 1000);
+      const cRps = c.map((r) => r.rps);
+      const cP99 = c.map((r) => r.p99us / 1000);
+      const ceilingText = c.length
+        ? `; the ceiling: ${spread(cRps, (v) => fmt(v))}/s, p99 ${spread(cP99, (v) => fmt(v, 2))} ms; ours ÷ ceiling: throughput ${fmt(med(oRps) / med(cRps), 2)}×, p99 ${fmt(med(oP99) / med(cP99), 2)}×`
+        : '';
+      rows.push({
+        figure: `webhook: AdmissionReview throughput on one core, ~${kb} KB pod, ${concurrency} connections: reviews/s, p99 (median of ${o.length} repeats, min–max)`,
+        ours: `${spread(oRps, (v) => fmt(v))}/s, p99 ${spread(oP99, (v) => fmt(v, 2))} ms${ceilingText}`,
+        go: '—',
+        ratio: c.length ? `${fmt(med(oRps) / med(cRps), 2)}× of the ceiling` : '—',
+        target: kb === 5 ? '≥ 5,000/s, p99 ≤ 5 ms' : 'p99 ≤ 10 ms',
+        verdict: verdict(kb === 5 ? med(oRps) >= 5000 && med(oP99) <= 5 : med(oP99) <= 10),
+        how: `dist/webhook.mjs pinned to core 0 (used ${fmt(med(o.map((r) => r.serverCores)) * 100)}% of it); the ceiling (bench/webhook-load/ceiling.mjs: same core, certificate, TLS and Node, reads each body and replays our recorded answer) in alternate runs; the Go keep-alive load generator and the idle plane on core 1; ${fmt(o[0]!.seconds)} s after a 2 s warm-up each; every review injects (full patch)`,
+      });
+    }
   }
   const c = w.creates;
+  const mean = (h: { sum: number; count: number }) => (h.sum / Math.max(1, h.count)) * 1000;
+  const apiserverMean = mean(c.apiserverHistogram);
+  // The webhook's own time for the same calls (request received → response sent), beside the
+  // API server's: the rest is the API server's client, the connection and the HTTP stack.
+  const own = c.webhookHistogram;
+  const pinned = c.webhookPinned ?? own === undefined;
+  const ownText = own
+    ? `; the webhook's own webhook_admission_duration_seconds over the same calls: ${own.count} requests, mean ${fmt(mean(own), 2)} ms (${fmt((mean(own) / Math.max(1e-9, apiserverMean)) * 100)}% of the API server's), p99 in the bucket ≤ ${fmt((c.webhookP99LeS ?? Number.NaN) * 1000, 2)} ms`
+    : '';
   rows.push({
     figure: 'pod create latency added by the webhook through a real apiserver (~5 KB pod): p50, p99',
     ours: `+${fmt(c.addedP50Ms, 1)} ms, +${fmt(c.addedP99Ms, 1)} ms (with: ${fmt(c.withWebhook.median, 1)} / ${fmt(c.withWebhook.p99, 1)} ms; without: ${fmt(c.withoutWebhook.median, 1)} / ${fmt(c.withoutWebhook.p99, 1)} ms)`,
@@ -430,7 +435,7 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
     ratio: `${fmt(c.withWebhook.median / c.withoutWebhook.median, 2)}× / ${fmt(c.withWebhook.p99 / c.withoutWebhook.p99, 2)}× the API server's own create (p50 / p99)`,
     target: 'p99 ≤ 10 ms',
     verdict: verdict(c.addedP99Ms <= 10),
-    how: `${c.n} creates per side, alternating, timed by the client; kube-apiserver's apiserver_admission_webhook_admission_duration_seconds: ${c.apiserverHistogram.count} calls, mean ${fmt((c.apiserverHistogram.sum / Math.max(1, c.apiserverHistogram.count)) * 1000, 2)} ms, p99 in the bucket ≤ ${fmt(c.apiserverP99LeS * 1000)} ms; ${c.injected}/${c.n + 10} pods injected`,
+    how: `${c.n} creates per side, alternating, timed by the client, the webhook ${pinned ? 'pinned to core 0' : 'free to run on either core'}; kube-apiserver's apiserver_admission_webhook_admission_duration_seconds: ${c.apiserverHistogram.count} calls, mean ${fmt(apiserverMean, 2)} ms, p99 in the bucket ≤ ${fmt(c.apiserverP99LeS * 1000)} ms${ownText}; ${c.injected}/${c.n + 10} pods injected`,
   });
 }
 

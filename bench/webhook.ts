@@ -13,7 +13,14 @@
 //    registered by URL (a MutatingWebhookConfiguration scoped to one namespace)
 //    against the same create in a namespace it does not cover, alternating,
 //    timed by the client; plus kube-apiserver's own
-//    apiserver_admission_webhook_admission_duration_seconds for the webhook.
+//    apiserver_admission_webhook_admission_duration_seconds for the webhook, against the
+//    webhook's own webhook_admission_duration_seconds over the same creates (what the API
+//    server waits for beyond the webhook's time is its client, the network and our HTTP stack).
+//    Here the webhook may run on either core, as a pod would (WEBHOOK_CREATES_PINNED=true keeps
+//    it on core 0, as before).
+// WEBHOOK_NODE_FLAGS adds Node flags to the webhook's process, e.g.
+// `--cpu-prof --cpu-prof-dir=/tmp/prof` (a profile over the whole phase; for one load point,
+// bench/webhook-profile.ts).
 // Created pods name a scheduler nobody runs, so the pod runner leaves them alone.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +31,14 @@ import { promisify } from 'node:util';
 import type { KubeClient } from '../common/kube/kube-client.ts';
 import type { KubeConnection } from '../common/kube/kubeconfig.ts';
 import { AGENT_IMAGE, freePort, issueCert, repoRoot } from '../local-cluster/index.ts';
-import { bucketQuantile, histogram, histogramDiff, scrape, type Histogram } from './lib/apiserver-metrics.ts';
+import {
+  bucketQuantile,
+  histogram,
+  histogramDiff,
+  parse,
+  scrape,
+  type Histogram,
+} from './lib/apiserver-metrics.ts';
 import { createNamespace, deleteNamespace } from './lib/groups.ts';
 import { cpuMs, progress, sleep, summarize, waitFor, type Summary } from './lib/util.ts';
 
@@ -71,6 +85,11 @@ export interface WebhookResult {
     apiserverHistogram: Histogram;
     apiserverP50LeS: number;
     apiserverP99LeS: number;
+    /** The webhook's own webhook_admission_duration_seconds over the same creates (absent in older results). */
+    webhookHistogram?: Histogram;
+    webhookP99LeS?: number;
+    /** The webhook stayed pinned to core 0 through the creates (absent: it did when there is no webhookHistogram). */
+    webhookPinned?: boolean;
     /** Pods in the "with" namespace that were injected (must be all). */
     injected: number;
   };
@@ -140,7 +159,8 @@ export function podOfSize(
   return pod;
 }
 
-function review(pod: Record<string, unknown>, namespace: string): string {
+/** The AdmissionReview kube-apiserver sends for the CREATE of `pod` in `namespace`. */
+export function review(pod: Record<string, unknown>, namespace: string): string {
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -183,6 +203,19 @@ function httpsPost(url: string, body: Buffer, caPath: string): Promise<Buffer> {
   });
 }
 
+/** The webhook's own admission-duration histogram, from its plain-HTTP /metrics. */
+async function webhookHistogram(healthPort: number): Promise<Histogram> {
+  const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+  return histogram(parse(text, /^webhook_admission_duration_seconds/), 'webhook_admission_duration_seconds', {
+    path: '/mutate',
+  });
+}
+
+/** Extra Node flags for the webhook (WEBHOOK_NODE_FLAGS, space-separated). */
+function webhookNodeFlags(): string[] {
+  return (process.env.WEBHOOK_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+}
+
 function hasTaskset(): boolean {
   return ['/usr/bin/taskset', '/bin/taskset'].some((p) => existsSync(p));
 }
@@ -217,6 +250,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
       '-c',
       '0',
       process.execPath,
+      ...webhookNodeFlags(),
       bundle,
       `--port=${port}`,
       `--health-port=${healthPort}`,
@@ -376,6 +410,11 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
       for (const c of ceilingServers.values()) c.proc.kill('SIGTERM');
       pin(ctx.planePids, '0,1');
     }
+    // The creates measure latency through the API server, not one core's throughput: the webhook
+    // may run on either core, as a pod would. Left on core 0 (shared with the plane and whatever
+    // else runs), its own admission time was 5–10× its CPU per review: waits to be scheduled.
+    const createsPinned = process.env.WEBHOOK_CREATES_PINNED === 'true';
+    if (!createsPinned) pin([serverPid], '0,1');
 
     // --- 2. pod create latency through kube-apiserver ----------------------------------------
     const { client } = ctx;
@@ -456,6 +495,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
           name: WEBHOOK_NAME,
         },
       );
+      const w0 = await webhookHistogram(healthPort);
       const on: number[] = [];
       const off: number[] = [];
       progress(`webhook: ${ctx.creates} pod creates per side through kube-apiserver, alternating`);
@@ -477,6 +517,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
         },
       );
       const h = histogramDiff(h1, h0);
+      const wh = histogramDiff(await webhookHistogram(healthPort), w0);
       const pods = await client.get<{ items: { spec?: { initContainers?: { name: string }[] } }[] }>(
         `/api/v1/namespaces/${NS_ON}/pods`,
       );
@@ -498,13 +539,17 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
           apiserverHistogram: h,
           apiserverP50LeS: bucketQuantile(h, 0.5),
           apiserverP99LeS: bucketQuantile(h, 0.99),
+          webhookHistogram: wh,
+          webhookP99LeS: bucketQuantile(wh, 0.99),
+          webhookPinned: createsPinned,
           injected,
         },
       };
       progress(
         `webhook: create p50 ${withWebhook.median.toFixed(1)} / ${withoutWebhook.median.toFixed(1)} ms, ` +
           `p99 ${withWebhook.p99.toFixed(1)} / ${withoutWebhook.p99.toFixed(1)} ms (with / without); ` +
-          `apiserver's webhook histogram: ${h.count} calls, mean ${((h.sum / h.count) * 1000).toFixed(2)} ms, p99 ≤ ${result.creates.apiserverP99LeS} s`,
+          `apiserver's webhook histogram: ${h.count} calls, mean ${((h.sum / h.count) * 1000).toFixed(2)} ms, p99 ≤ ${result.creates.apiserverP99LeS} s; ` +
+          `the webhook's own: ${wh.count} requests, mean ${((wh.sum / wh.count) * 1000).toFixed(2)} ms, p99 ≤ ${result.creates.webhookP99LeS} s`,
       );
       return result;
     } finally {

@@ -23,13 +23,14 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Check } from '../../common/check.ts';
-import type { Logger } from '../../common/logger.ts';
+import { unredacted, type Logger } from '../../common/logger.ts';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '../../common/metrics.ts';
 import { handleAdmission, logDecision } from './handler.ts';
 import { WebhookHealth } from './health.ts';
 import { webhookMetrics } from './metrics.ts';
 import { admissionResponse, clip } from './response.ts';
 import { parseAdmissionReview } from './parse.ts';
+import { readBodyText } from './body.ts';
 import type { CertReloader } from '../tls/cert-reloader.ts';
 import type { WebhookConfig } from '../injection/result.ts';
 
@@ -133,6 +134,8 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
   const registry = opts.registry ?? new Registry();
   const metrics = webhookMetrics(registry);
   const nsLabel = namespaceLabeller(MAX_NAMESPACE_LABELS);
+  const decisionLog = unredacted(log);
+  const bodyLimit = opts.bodyLimit ?? BODY_LIMIT;
   const fixed = opts.certs && isFixedPair(opts.certs) ? opts.certs : undefined;
 
   const app = Fastify({
@@ -141,7 +144,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
     loggerInstance: log,
     // One line per admission decision is ours to write (handler.ts logDecision).
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: opts.bodyLimit ?? BODY_LIMIT,
+    bodyLimit,
     // While closing, keep answering requests that arrive on open connections: a 503 would
     // fail the API server's request (failurePolicy Fail), it does not retry on 503.
     return503OnClosing: false,
@@ -156,16 +159,26 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
   // Our own JSON parser. JSON.parse defines every member as an own property, so a key named
   // `__proto__` or `constructor` is just a key (the code reading objects never merges them
   // into prototypes). fastify's default would refuse such bodies as "not valid JSON", which
-  // hides the real answer: kube-apiserver's validation names the bad key.
+  // hides the real answer: kube-apiserver's validation names the bad key. The body is read by
+  // readBodyText (body.ts: decoded chunk by chunk, with fastify's limits), parsed once here,
+  // and never copied after: the injection reads the parsed object and builds its patch beside it.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      const e = new Error(`the body is not valid JSON: ${(err as Error).message}`) as FastifyError;
-      e.statusCode = 400;
-      done(e, undefined);
-    }
+  app.addContentTypeParser('application/json', (request, payload, done) => {
+    readBodyText(payload, bodyLimit, request.headers['content-length']).then(
+      (text) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (err) {
+          const e = new Error(`the body is not valid JSON: ${(err as Error).message}`) as FastifyError;
+          e.statusCode = 400;
+          done(e, undefined);
+          return;
+        }
+        done(null, body);
+      },
+      (err: FastifyError) => done(err, undefined),
+    );
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -177,11 +190,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
     else request.log.debug({ err: err.message, code, url: request.url }, 'bad request');
     if (code === 415) return reply.code(415).send(unsupportedMediaType(request.headers['content-type']));
     const message =
-      code === 413
-        ? `the body exceeds ${opts.bodyLimit ?? BODY_LIMIT} bytes`
-        : code < 500
-          ? err.message
-          : 'internal error';
+      code === 413 ? `the body exceeds ${bodyLimit} bytes` : code < 500 ? err.message : 'internal error';
     return reply.code(code).send(statusBody(code, message));
   });
 
@@ -212,7 +221,7 @@ export function buildWebhookServer(opts: WebhookServerOptions): WebhookApp {
         }
         const decision = handleAdmission(parsed.request, { config, namespaceOptIn });
         metrics.injections.inc({ namespace: nsLabel(parsed.request.namespace), result: decision.outcome });
-        logDecision(log, parsed.request, decision, { path, ms: reply.elapsedTime });
+        logDecision(decisionLog, parsed.request, decision, { path, ms: reply.elapsedTime });
         return reply.code(200).send(admissionResponse(parsed.request.uid, decision.result));
       },
     });
