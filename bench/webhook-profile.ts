@@ -15,10 +15,10 @@ import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AGENT_IMAGE, createCa, freePort, issueCert, repoRoot } from '../local-cluster/index.ts';
+import { createCa, freePort, issueCert, repoRoot } from '../local-cluster/index.ts';
 import { formatSummary, summarizeProfile, type CpuProfile } from './lib/cpuprofile.ts';
 import { cpuMs, waitFor } from './lib/util.ts';
-import { podOfSize, review } from './webhook.ts';
+import { benchWebhookFlags, podOfSize, review } from './webhook.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,20 +58,7 @@ const entry = values.source
 const profFlags = values['no-profile'] ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`];
 const server = spawn(
   'taskset',
-  [
-    '-c',
-    '0',
-    process.execPath,
-    ...profFlags,
-    entry,
-    `--port=${port}`,
-    `--health-port=${healthPort}`,
-    '--bind-address=127.0.0.1',
-    `--cert-dir=${certDir}`,
-    `--agent-image=${AGENT_IMAGE}`,
-    '--reconciler=false',
-    '--shutdown-delay=0s',
-  ],
+  ['-c', '0', process.execPath, ...profFlags, entry, ...benchWebhookFlags(port, healthPort, certDir)],
   // The decision log goes to a file, as in bench/webhook.ts (a pipe would fill up: this
   // process waits on the generator synchronously and reads nothing meanwhile).
   { stdio: ['ignore', openSync(join(work, 'webhook.log'), 'a'), 'inherit'] },

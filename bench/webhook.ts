@@ -212,6 +212,19 @@ async function webhookHistogram(healthPort: number): Promise<Histogram> {
 }
 
 /** Extra Node flags for the webhook (WEBHOOK_NODE_FLAGS, space-separated). */
+/** The webhook's flags in the benches: on loopback, the plane's certificate, no reconciler, no shutdown delay. */
+export function benchWebhookFlags(port: number, healthPort: number, certDir: string): string[] {
+  return [
+    `--port=${port}`,
+    `--health-port=${healthPort}`,
+    '--bind-address=127.0.0.1',
+    `--cert-dir=${certDir}`,
+    `--agent-image=${AGENT_IMAGE}`,
+    '--reconciler=false',
+    '--shutdown-delay=0s',
+  ];
+}
+
 function webhookNodeFlags(): string[] {
   return (process.env.WEBHOOK_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
 }
@@ -252,13 +265,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
       process.execPath,
       ...webhookNodeFlags(),
       bundle,
-      `--port=${port}`,
-      `--health-port=${healthPort}`,
-      '--bind-address=127.0.0.1',
-      `--cert-dir=${certDir}`,
-      `--agent-image=${AGENT_IMAGE}`,
-      '--reconciler=false',
-      '--shutdown-delay=0s',
+      ...benchWebhookFlags(port, healthPort, certDir),
     ],
     { stdio: ['ignore', logFd, logFd] },
   );
