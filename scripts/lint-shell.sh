@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s nullglob
-scripts=(scripts/*.sh local-cluster/*/*.sh bench/*/*.sh .ci/run)
+scripts=(scripts/*.sh local-cluster/*.sh local-cluster/*/*.sh bench/*/*.sh .ci/run)
 for f in "${scripts[@]}"; do bash -n "$f"; done
 bash scripts/ensure-shellcheck.sh
 shellcheck -x "${scripts[@]}"
