@@ -428,13 +428,20 @@ function webhookRows(w: WebhookPhaseResult | undefined, rows: TableRow[]): void 
   const ownText = own
     ? `; the webhook's own webhook_admission_duration_seconds over the same calls: ${own.count} requests, mean ${fmt(mean(own), 2)} ms (${fmt((mean(own) / Math.max(1e-9, apiserverMean)) * 100)}% of the API server's), p99 in the bucket ≤ ${fmt((c.webhookP99LeS ?? Number.NaN) * 1000, 2)} ms`
     : '';
+  // With repeats (3 since issue 16): the median repeat's added p99 and the spread; the pooled
+  // distributions for the rest.
+  const reps = c.repeats ?? [];
+  const addedP99 = reps.length ? med(reps.map((r) => r.addedP99Ms)) : c.addedP99Ms;
+  const repeatText = reps.length
+    ? `; p99 added per repeat ${reps.map((r) => `+${fmt(r.addedP99Ms, 1)}`).join(' / ')} ms (median +${fmt(addedP99, 1)}), the API server's own create p99 ${reps.map((r) => fmt(r.withoutP99Ms, 1)).join(' / ')} ms`
+    : '';
   rows.push({
-    figure: 'pod create latency added by the webhook through a real apiserver (~5 KB pod): p50, p99',
-    ours: `+${fmt(c.addedP50Ms, 1)} ms, +${fmt(c.addedP99Ms, 1)} ms (with: ${fmt(c.withWebhook.median, 1)} / ${fmt(c.withWebhook.p99, 1)} ms; without: ${fmt(c.withoutWebhook.median, 1)} / ${fmt(c.withoutWebhook.p99, 1)} ms)`,
+    figure: `pod create latency added by the webhook through a real apiserver (~5 KB pod): p50, p99${reps.length ? ` (${reps.length} repeats pooled)` : ''}`,
+    ours: `+${fmt(c.addedP50Ms, 1)} ms, +${fmt(c.addedP99Ms, 1)} ms (with: ${fmt(c.withWebhook.median, 1)} / ${fmt(c.withWebhook.p99, 1)} ms; without: ${fmt(c.withoutWebhook.median, 1)} / ${fmt(c.withoutWebhook.p99, 1)} ms)${repeatText}`,
     go: '—',
     ratio: `${fmt(c.withWebhook.median / c.withoutWebhook.median, 2)}× / ${fmt(c.withWebhook.p99 / c.withoutWebhook.p99, 2)}× the API server's own create (p50 / p99)`,
     target: 'p99 ≤ 10 ms',
-    verdict: verdict(c.addedP99Ms <= 10),
+    verdict: verdict(addedP99 <= 10 && c.addedP99Ms <= 10),
     how: `${c.n} creates per side, alternating, timed by the client, the webhook ${pinned ? 'pinned to core 0' : 'free to run on either core'}; kube-apiserver's apiserver_admission_webhook_admission_duration_seconds: ${c.apiserverHistogram.count} calls, mean ${fmt(apiserverMean, 2)} ms, p99 in the bucket ≤ ${fmt(c.apiserverP99LeS * 1000)} ms${ownText}; ${c.injected}/${c.n + 10} pods injected`,
   });
 }

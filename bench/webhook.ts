@@ -92,8 +92,13 @@ export interface WebhookResult {
     webhookPinned?: boolean;
     /** Pods in the "with" namespace that were injected (must be all). */
     injected: number;
+    /** Each repeat of the alternating creates on its own (the figures above pool them). */
+    repeats?: { addedP50Ms: number; addedP99Ms: number; withP99Ms: number; withoutP99Ms: number }[];
   };
 }
+
+/** Repeats of the pod-create measurement, as of the load matrix: a spread, not one run's p99. */
+const CREATE_REPEATS = 3;
 
 export type WebhookPhaseResult = WebhookResult | { available: false; reason: string };
 
@@ -505,16 +510,34 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
       const w0 = await webhookHistogram(healthPort);
       const on: number[] = [];
       const off: number[] = [];
-      progress(`webhook: ${ctx.creates} pod creates per side through kube-apiserver, alternating`);
-      for (let i = 0; i < ctx.creates; i++) {
-        // Alternate which side goes first, so neither always follows the other.
-        if (i % 2 === 0) {
-          on.push(await create(NS_ON, `p-${i}`));
-          off.push(await create(NS_OFF, `p-${i}`));
-        } else {
-          off.push(await create(NS_OFF, `p-${i}`));
-          on.push(await create(NS_ON, `p-${i}`));
+      const repeats: NonNullable<WebhookResult['creates']['repeats']> = [];
+      for (let r = 1; r <= CREATE_REPEATS; r++) {
+        progress(`webhook #${r}: ${ctx.creates} pod creates per side through kube-apiserver, alternating`);
+        const onR: number[] = [];
+        const offR: number[] = [];
+        for (let i = 0; i < ctx.creates; i++) {
+          // Alternate which side goes first, so neither always follows the other.
+          if (i % 2 === 0) {
+            onR.push(await create(NS_ON, `p-${r}-${i}`));
+            offR.push(await create(NS_OFF, `p-${r}-${i}`));
+          } else {
+            offR.push(await create(NS_OFF, `p-${r}-${i}`));
+            onR.push(await create(NS_ON, `p-${r}-${i}`));
+          }
         }
+        const w = summarize(onR);
+        const wo = summarize(offR);
+        repeats.push({
+          addedP50Ms: w.median - wo.median,
+          addedP99Ms: w.p99 - wo.p99,
+          withP99Ms: w.p99,
+          withoutP99Ms: wo.p99,
+        });
+        progress(
+          `webhook #${r}: create p50 ${w.median.toFixed(1)} / ${wo.median.toFixed(1)} ms, p99 ${w.p99.toFixed(1)} / ${wo.p99.toFixed(1)} ms (with / without)`,
+        );
+        on.push(...onR);
+        off.push(...offR);
       }
       const h1 = histogram(
         await scrape(ctx.connection),
@@ -538,7 +561,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
         source: 'dist/webhook.mjs (webhook/main.ts)',
         load,
         creates: {
-          n: ctx.creates,
+          n: ctx.creates * CREATE_REPEATS,
           withWebhook,
           withoutWebhook,
           addedP50Ms: withWebhook.median - withoutWebhook.median,
@@ -550,6 +573,7 @@ export async function runWebhook(ctx: WebhookContext): Promise<WebhookPhaseResul
           webhookP99LeS: bucketQuantile(wh, 0.99),
           webhookPinned: createsPinned,
           injected,
+          repeats,
         },
       };
       progress(
