@@ -347,11 +347,14 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
       '--timeout',
       '2m',
     ]);
-    const upgraded = await client.get<Raw>(
-      `/apis/apps/v1/namespaces/${ns}/deployments/leader-election-webhook`,
-    );
+    // helm --wait returns once the new ReplicaSet is ready; the old pod may still be counted a
+    // moment longer (readyReplicas 3 of a surge): wait for the rollout's end state.
+    const upgraded = await waitUntil('the upgraded webhook rolled out', 60_000, async () => {
+      const d = await client.get<Raw>(`/apis/apps/v1/namespaces/${ns}/deployments/leader-election-webhook`);
+      const st = d.status ?? {};
+      return st.replicas === 2 && st.updatedReplicas === 2 && st.readyReplicas === 2 ? d : undefined;
+    });
     expect(upgraded.spec.replicas).toBe(2);
-    expect(upgraded.status.readyReplicas).toBe(2);
     expect(upgraded.spec.template.spec.containers[0].args).toContain('--port=10250');
     const mwc = await client.get<Raw>(
       '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/leader-election',
