@@ -55,8 +55,18 @@ export interface MemoryRow {
   followerCpuPct: number;
   /** SIGTERM of the leader → the other agent's "started leading" (ms). */
   failoverMs: number | undefined;
+  /**
+   * The new leader's CPU time (ms) over the FAILOVER_WINDOW_MS after the SIGTERM (taking the
+   * Lease, its readiness, its pod watch) and its anonymous memory's max meanwhile (absent in
+   * older results).
+   */
+  failoverCpuMs?: number;
+  failoverAnonMax?: number;
   threads: number;
 }
+
+/** How long after the leader's SIGTERM the new leader's CPU and memory are followed. */
+const FAILOVER_WINDOW_MS = 5_000;
 
 export interface MemoryResult {
   windowS: number;
@@ -162,11 +172,22 @@ export async function runMemory(ctx: {
       const elapsed = Date.now() - t0;
       const cpuPct = pids.map((p, j) => (((cpuMs(p) ?? NaN) - cpu0[j]!) / elapsed) * 100);
       const nThreads = threads(leader.child.pid!);
+      const followerCpu0 = cpuMs(pids[1]!) ?? NaN;
       const term = Date.now();
       leader.child.kill('SIGTERM');
+      // Sample the new leader's memory through the takeover while waiting for its log line.
+      let failoverAnonMax = 0;
+      const sampling = (async () => {
+        while (Date.now() - term < FAILOVER_WINDOW_MS) {
+          failoverAnonMax = Math.max(failoverAnonMax, anon(pids[1]!)?.anon ?? 0);
+          await sleep(100);
+        }
+      })();
       const took = await waitFor('the follower leading', 30_000, () => led(follower, term), 5).catch(
         () => undefined,
       );
+      await sampling;
+      const failoverCpuMs = (cpuMs(pids[1]!) ?? NaN) - followerCpu0;
       const row: MemoryRow = {
         setting: s.name,
         flags:
@@ -177,6 +198,8 @@ export async function runMemory(ctx: {
         leaderCpuPct: cpuPct[0]!,
         followerCpuPct: cpuPct[1]!,
         failoverMs: took ? took.t - term : undefined,
+        failoverCpuMs,
+        failoverAnonMax,
         threads: nThreads,
       };
       rows.push(row);
