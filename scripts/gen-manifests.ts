@@ -33,13 +33,19 @@ export function helmPath(): string {
   }).trim();
 }
 
+/** Helm's caches and settings under `home` (a test's scratch folder), not the user's home. */
+export function helmEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+  };
+}
+
 /** `helm template` of the chart in NAMESPACE with `--set` values. */
-export function helmTemplate(
-  helm: string,
-  set: readonly string[] = [],
-  extra: readonly string[] = [],
-): string {
-  const args = ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE, ...extra];
+export function helmTemplate(helm: string, set: readonly string[] = []): string {
+  const args = ['template', RELEASE, CHART_DIR, '--namespace', NAMESPACE];
   for (const s of set) args.push('--set', s);
   return execFileSync(helm, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
 }

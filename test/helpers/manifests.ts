@@ -118,6 +118,17 @@ export async function deleteDocs(docs: KubeObject[], kubeconfig: string): Promis
   });
 }
 
+/** The objectIds of those of `docs` that exist in the cluster (`kubectl get --ignore-not-found`). */
+export async function existingDocs(docs: KubeObject[], kubeconfig: string): Promise<string[]> {
+  const { stdout } = await kubectl(['get', '--ignore-not-found', '-o', 'json', '-f', '-'], {
+    kubeconfig,
+    input: toYamlStream(docs),
+  });
+  if (!stdout.trim()) return [];
+  const got = JSON.parse(stdout) as KubeObject & { items?: KubeObject[] };
+  return (got.kind === 'List' ? (got.items ?? []) : [got]).map(objectId);
+}
+
 // ---------------------------------------------------------------------------
 // cert-manager CRDs, from the cert-manager Go module
 

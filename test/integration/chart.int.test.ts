@@ -17,17 +17,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KubeClient } from '../../common/kube/kube-client.ts';
 import { repoRoot, type PodRunner } from '../../local-cluster/index.ts';
-import { CHART_DIR, generate, helmPath } from '../../scripts/gen-manifests.ts';
+import { CHART_DIR, generate, helmEnv, helmPath } from '../../scripts/gen-manifests.ts';
 import {
   adminClient,
   createNamespace,
   deleteNamespace,
-  objectExists,
   startVirtualPodRunner,
   waitUntil,
 } from '../helpers/kube.ts';
 import {
   applyDocs,
+  deleteDocs,
+  existingDocs,
   installCertManagerCrds,
   loadYamlDocs,
   objectId,
@@ -63,14 +64,7 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
 
   async function helmRun(args: string[], allowFailure = false): Promise<RunResult> {
     const res = await run(helm, args, {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        // Helm's caches and settings in a scratch folder, not the user's home.
-        HELM_CACHE_HOME: join(helmHome, 'cache'),
-        HELM_CONFIG_HOME: join(helmHome, 'config'),
-        HELM_DATA_HOME: join(helmHome, 'data'),
-      },
+      env: { ...helmEnv(helmHome), KUBECONFIG: kubeconfig },
       timeoutMs: 240_000,
     });
     if (res.code !== 0 && !allowFailure) throw new Error(`helm ${args.join(' ')} failed:\n${res.stderr}`);
@@ -82,8 +76,6 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
       (await helmRun(['template', 'leader-election', CHART_DIR, '-n', namespace, ...args])).stdout,
     );
   }
-
-  const exists = (path: string): Promise<boolean> => objectExists(client, path);
 
   beforeAll(async () => {
     client = adminClient();
@@ -304,10 +296,7 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
     // the reconciler's tests): remove them, as on a cluster that never had it.
     const installed = loadYamlDocs(readFileSync(join(repoRoot, 'manifests/install.yaml'), 'utf8'));
     const clusterScoped = installed.filter((d) => !d.metadata.namespace && d.kind !== 'Namespace');
-    for (const d of clusterScoped) {
-      const path = apiPath(d);
-      if (await exists(path)) await client.request('DELETE', path);
-    }
+    await deleteDocs(clusterScoped, kubeconfig);
     runner = await startVirtualPodRunner('chart');
     const ns = `le-helm-${process.pid}`;
     namespaces.unshift(ns);
@@ -327,7 +316,8 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
     ]);
     expect(install.stdout).toContain('STATUS: deployed');
     expect(install.stdout).toContain('leader-election/enabled'); // NOTES.txt says how to opt in
-    for (const d of clusterScoped) expect(await exists(apiPath(d)), objectId(d)).toBe(true);
+    const clusterIds = clusterScoped.map(objectId).sort();
+    expect((await existingDocs(clusterScoped, kubeconfig)).sort()).toEqual(clusterIds);
     const deploy = await client.get<Raw>(
       `/apis/apps/v1/namespaces/${ns}/deployments/leader-election-webhook`,
     );
@@ -371,23 +361,18 @@ describe('Helm chart (manifests/chart/leader-election)', () => {
 
     const uninstall = await helmRun(['uninstall', 'leader-election', '-n', ns, '--wait']);
     // The agents' ClusterRole stays (helm.sh/resource-policy: keep): running agents renew with it.
-    const agentRole = '/apis/rbac.authorization.k8s.io/v1/clusterroles/leader-election-agent';
     expect(uninstall.stdout + uninstall.stderr).toContain('[ClusterRole] leader-election-agent');
-    expect(await exists(agentRole)).toBe(true);
-    await client.request('DELETE', agentRole);
-    for (const d of clusterScoped) expect(await exists(apiPath(d)), objectId(d)).toBe(false);
-    for (const d of installed.filter((x) => x.metadata.namespace)) {
-      const path = apiPath({ ...d, metadata: { ...d.metadata, namespace: ns } });
-      await waitUntil(`${objectId(d)} gone`, 60_000, async () => !(await exists(path)));
-    }
+    expect(await existingDocs(clusterScoped, kubeconfig)).toEqual(['ClusterRole/leader-election-agent']);
+    await deleteDocs(
+      clusterScoped.filter((d) => d.metadata.name === 'leader-election-agent'),
+      kubeconfig,
+    );
+    const namespaced = installed
+      .filter((d) => d.metadata.namespace)
+      .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: ns } }));
+    await waitUntil('the release’s objects gone', 60_000, async () => {
+      const left = await existingDocs([...clusterScoped, ...namespaced], kubeconfig);
+      return left.length === 0;
+    });
   });
 });
-
-/** The REST path of an object of install.yaml (the kinds the chart renders). */
-function apiPath(o: KubeObject): string {
-  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-  const plural = `${o.kind.toLowerCase().replace(/y$/, 'ie')}s`;
-  const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
-  const ns = o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : '';
-  return `${prefix}${ns}/${plural}/${o.metadata.name}`;
-}

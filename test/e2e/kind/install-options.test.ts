@@ -4,17 +4,16 @@
 // which needs a namespace whose Pod Security level is privileged). Each is a `helm upgrade` of
 // the release make kind-up installed; an opted-in pod is then injected (a server-side dry run
 // through the real admission chain). The release is rolled back at the end.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, run, waitUntil, type KindCluster, type Raw } from '../../../local-cluster/index.ts';
+import { run, waitUntil, type KindCluster, type Raw } from '../../../local-cluster/index.ts';
+import { CHART_DIR as CHART, helmEnv, helmPath } from '../../../scripts/gen-manifests.ts';
 import { e2eCluster } from './e2e.ts';
 
 const NS = 'leader-election-system';
 const RELEASE = 'leader-election';
-const CHART = join(repoRoot, 'manifests/chart/leader-election');
 const PSS = ['enforce', 'warn', 'audit'].map((m) => `pod-security.kubernetes.io/${m}`);
 
 describe('the chart’s webhook port and host-network options, on kind', () => {
@@ -27,12 +26,7 @@ describe('the chart’s webhook port and host-network options, on kind', () => {
   async function helmRun(...args: string[]): Promise<string> {
     const context = cluster.context ? ['--kube-context', cluster.context] : [];
     const res = await run(helm, [...args, '--kubeconfig', cluster.kubeconfig, ...context, '-n', NS], {
-      env: {
-        ...process.env,
-        HELM_CACHE_HOME: join(helmHome, 'cache'),
-        HELM_CONFIG_HOME: join(helmHome, 'config'),
-        HELM_DATA_HOME: join(helmHome, 'data'),
-      },
+      env: helmEnv(helmHome),
       timeoutMs: 240_000,
     });
     if (res.code !== 0) throw new Error(`helm ${args.join(' ')}: ${res.stderr}`);
@@ -100,7 +94,7 @@ describe('the chart’s webhook port and host-network options, on kind', () => {
 
   beforeAll(async () => {
     cluster = e2eCluster();
-    helm = execFileSync('bash', [join(repoRoot, 'local-cluster/helm/build.sh')], { encoding: 'utf8' }).trim();
+    helm = helmPath();
     helmHome = mkdtempSync(join(tmpdir(), 'le-helm-e2e-'));
     const history = JSON.parse(await helmRun('history', RELEASE, '-o', 'json')) as Raw[];
     revision = history.at(-1).revision;
